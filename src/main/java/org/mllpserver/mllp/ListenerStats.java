@@ -1,0 +1,24 @@
+package org.mllpserver.mllp;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Counters kept by a listener; read by tests now and exported as metrics by telemetry later. */
+public final class ListenerStats {
+    final AtomicLong accepted = new AtomicLong();
+    final AtomicLong refusedOverLimit = new AtomicLong();
+    final AtomicLong open = new AtomicLong();
+    final AtomicLong frames = new AtomicLong();
+    final AtomicLong junkBytes = new AtomicLong();
+    final AtomicLong idleTimeouts = new AtomicLong();
+    final AtomicLong frameTimeouts = new AtomicLong();
+    final AtomicLong oversizeFrames = new AtomicLong();
+
+    public long accepted() { return accepted.get(); }
+    public long refusedOverLimit() { return refusedOverLimit.get(); }
+    public long open() { return open.get(); }
+    public long frames() { return frames.get(); }
+    public long junkBytes() { return junkBytes.get(); }
+    public long idleTimeouts() { return idleTimeouts.get(); }
+    public long frameTimeouts() { return frameTimeouts.get(); }
+    public long oversizeFrames() { return oversizeFrames.get(); }
+}
