@@ -1,0 +1,196 @@
+package org.mllpserver.hl7;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The well-formedness checks every message passes before it is accepted: the things a router
+ * relies on, checked the same way for every version. Content rules are the operator's (CEL).
+ *
+ * <ul>
+ *   <li>the message starts with MSH, whose MSH-1/MSH-2 are usable;
+ *   <li>one message per frame, and no batch envelope (FHS/BHS/BTS/FTS);
+ *   <li>every segment starts with a segment id: three upper-case letters or digits, the first a
+ *       letter, then the field separator (unknown ids are allowed: HL7 asks receivers to ignore
+ *       segments they do not expect, and v2.9 will bring new ones);
+ *   <li>no control characters other than CR, LF, TAB and ESC (ISO 2022 charset switches),
+ *       anywhere: a stray 0x0B in a payload is a sender's framing bug, not white space;
+ *   <li>MSH-9.1 (message type) and MSH-12 (a version 2.1–2.8) are valued; from v2.4 on MSH-9.2
+ *       (trigger event) too, except on ACK;
+ *   <li>MSH-7 and EVN-2, when valued, look like HL7 timestamps: at least a year of digits, an
+ *       optional fraction, an optional {@code +/-ZZZZ}.
+ * </ul>
+ *
+ * <p>What is deliberately <em>not</em> refused, because real senders do it (the public sample
+ * corpus has each): an empty MSH-10 (MSA-2 then echoes it empty), timestamps with the wrong
+ * precision or milliseconds without the decimal point, messages without the segments their
+ * structure requires (opt in with CHECK_REQUIRED_SEGMENTS, or write a CEL rule), unknown
+ * message types, Z segments.
+ */
+final class MessageChecks {
+
+    /** Enough to tell a sender what is wrong; a message with more problems than this is not worth listing. */
+    static final int MAX_PROBLEMS = 10;
+
+    private static final Set<String> BATCH_SEGMENTS = Set.of("FHS", "BHS", "BTS", "FTS");
+    /** Digits from the year on, optional fraction, optional zone; the precision is not policed. */
+    private static final Pattern LOOSE_TIMESTAMP = Pattern.compile("[0-9]{4,}(\\.[0-9]+)?([+-][0-9]{4})?");
+
+    private MessageChecks() {
+    }
+
+    /** Problems of a message whose MSH is readable; {@code segments} are split on CR after normalising line ends. */
+    static List<Problem> check(MshHeader header, String[] segments) {
+        List<Problem> problems = new ArrayList<>();
+        Optional<Problem> batch = batchProblem(segments);
+        if (batch.isPresent()) return List.of(batch.get());
+        if (!header.isFirstSegment()) {
+            problems.add(Problem.general(ErrorCode.SEGMENT_SEQUENCE_ERROR, "the message must start with an MSH segment"));
+        }
+        header.encodingProblem().ifPresent(problems::add);
+        if (header.delimiters().isEmpty()) return problems; // fields cannot be read reliably
+        char fieldSeparator = header.delimiters().get().field();
+        checkSegments(segments, fieldSeparator, problems);
+        checkHeaderFields(header, problems);
+        checkTimestamps(header, segments, fieldSeparator, problems);
+        return problems.size() > MAX_PROBLEMS ? List.copyOf(problems.subList(0, MAX_PROBLEMS)) : problems;
+    }
+
+    private static Optional<Problem> batchProblem(String[] segments) {
+        for (String segment : segments) {
+            String id = segmentId(stripIndent(segment));
+            if (BATCH_SEGMENTS.contains(id)) {
+                return Optional.of(Problem.general(ErrorCode.SEGMENT_SEQUENCE_ERROR, "batches (FHS/BHS) are not accepted yet ("
+                        + id + " segment found); send each message in its own MLLP frame"));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static void checkSegments(String[] segments, char fieldSeparator, List<Problem> problems) {
+        Map<String, Integer> sequence = new HashMap<>();
+        int messages = 0;
+        for (int i = 0; i < segments.length; i++) {
+            String segment = stripIndent(segments[i]);
+            if (segment.isEmpty()) continue;
+            String id = segmentId(segment);
+            int seq = sequence.merge(id, 1, Integer::sum);
+            if (id.equals("MSH")) messages++;
+            int control = firstControlCharacter(segment);
+            boolean validId = validSegmentId(segment, fieldSeparator);
+            if (control >= 0) {
+                String text = String.format("segment %d holds control character U+%04X, which HL7 text must not contain"
+                        + " (a stray MLLP byte? use an escape sequence for data)", i + 1, (int) segment.charAt(control));
+                problems.add(validId
+                        ? Problem.at(ErrorCode.DATA_TYPE_ERROR, id, seq, fieldNumber(segment, control, fieldSeparator), text)
+                        : Problem.general(ErrorCode.DATA_TYPE_ERROR, text));
+            } else if (!validId) {
+                problems.add(Problem.general(ErrorCode.SEGMENT_SEQUENCE_ERROR, "segment " + (i + 1)
+                        + " does not start with a segment id (three upper-case letters or digits, then the field separator)"));
+            }
+        }
+        if (messages > 1) {
+            problems.add(Problem.general(ErrorCode.SEGMENT_SEQUENCE_ERROR, "the frame holds " + messages
+                    + " messages (MSH segments); MLLP carries one message per frame"));
+        }
+    }
+
+    private static void checkHeaderFields(MshHeader header, List<Problem> problems) {
+        if (header.messageType().isEmpty()) {
+            problems.add(Problem.inMsh(ErrorCode.REQUIRED_FIELD_MISSING, 9, "MSH-9 (message type) is empty"));
+        }
+        String versionId = header.versionId();
+        Optional<Hl7Version> version = Hl7Version.parse(versionId);
+        if (versionId.isEmpty()) {
+            problems.add(Problem.inMsh(ErrorCode.REQUIRED_FIELD_MISSING, 12, "MSH-12 (version id) is empty"));
+        } else if (version.isEmpty()) {
+            problems.add(Problem.inMsh(ErrorCode.UNSUPPORTED_VERSION_ID, 12,
+                    "MSH-12 version '" + versionId + "' is not supported; this server accepts 2.1 to 2.8.x"));
+        }
+        boolean triggerRequired = version.map(v -> v.isAtLeast(4, 0)).orElse(false) && !header.messageType().equals("ACK");
+        if (triggerRequired && !header.messageType().isEmpty() && header.triggerEvent().isEmpty()) {
+            problems.add(Problem.inMsh(ErrorCode.REQUIRED_FIELD_MISSING, 9,
+                    "MSH-9.2 (trigger event) is empty; from v2.4 on it is required"));
+        }
+    }
+
+    private static void checkTimestamps(MshHeader header, String[] segments, char fieldSeparator, List<Problem> problems) {
+        checkTimestamp("MSH", 7, header.component(7, 1), problems);
+        for (String segment : segments) {
+            if (segmentId(stripIndent(segment)).equals("EVN")) {
+                checkTimestamp("EVN", 2, firstComponent(field(stripIndent(segment), 2, fieldSeparator), header), problems);
+                return;
+            }
+        }
+    }
+
+    private static void checkTimestamp(String segmentId, int field, String value, List<Problem> problems) {
+        String timestamp = value.strip();
+        if (timestamp.isEmpty() || timestamp.equals("\"\"")) return;
+        if (!LOOSE_TIMESTAMP.matcher(timestamp).matches()) {
+            problems.add(Problem.at(ErrorCode.DATA_TYPE_ERROR, segmentId, 1, field, segmentId + "-" + field
+                    + " is not an HL7 timestamp (YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ])"));
+        }
+    }
+
+    private static String firstComponent(String field, MshHeader header) {
+        Delimiters d = header.delimiters().orElseThrow();
+        int rep = field.indexOf(d.repetition());
+        String first = rep < 0 ? field : field.substring(0, rep);
+        int comp = first.indexOf(d.component());
+        return comp < 0 ? first : first.substring(0, comp);
+    }
+
+    /** Field {@code n} of a non-MSH segment (its id is field 0). */
+    private static String field(String segment, int n, char separator) {
+        int from = 0;
+        for (int i = 0; i < n; i++) {
+            int next = segment.indexOf(separator, from);
+            if (next < 0) return "";
+            from = next + 1;
+        }
+        int end = segment.indexOf(separator, from);
+        return end < 0 ? segment.substring(from) : segment.substring(from, end);
+    }
+
+    /** Leading spaces and tabs only: a control character is content to be refused, not whitespace. */
+    static String stripIndent(String segment) {
+        int i = 0;
+        while (i < segment.length() && (segment.charAt(i) == ' ' || segment.charAt(i) == '\t')) i++;
+        return i == 0 ? segment : segment.substring(i);
+    }
+
+    static String segmentId(String segment) {
+        return segment.length() >= 3 ? segment.substring(0, 3) : segment;
+    }
+
+    private static boolean validSegmentId(String segment, char fieldSeparator) {
+        if (segment.length() < 3) return false;
+        for (int i = 0; i < 3; i++) {
+            char c = segment.charAt(i);
+            boolean upperOrDigit = (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9');
+            if (!upperOrDigit) return false;
+        }
+        return segment.length() == 3 || segment.charAt(3) == fieldSeparator;
+    }
+
+    private static int firstControlCharacter(String segment) {
+        for (int i = 0; i < segment.length(); i++) {
+            char c = segment.charAt(i);
+            if (c < 0x20 && c != '\t' && c != 0x1B) return i;
+        }
+        return -1;
+    }
+
+    /** Which field position {@code index} falls in (the segment id is field 0; MSH counts from MSH-1). */
+    private static int fieldNumber(String segment, int index, char separator) {
+        int field = 0;
+        for (int i = 0; i < index; i++) if (segment.charAt(i) == separator) field++;
+        return segment.startsWith("MSH") ? field + 1 : field;
+    }
+}
