@@ -1,0 +1,135 @@
+package org.mllpserver.config;
+
+import org.mllpserver.hl7.AckCode;
+import org.mllpserver.hl7.AckWriter;
+import org.mllpserver.hl7.Charsets;
+import org.mllpserver.hl7.MessageReader;
+import org.mllpserver.intake.Intake;
+import org.mllpserver.mllp.ListenAddress;
+import org.mllpserver.mllp.MllpListener;
+
+import java.nio.charset.Charset;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The only code that reads the environment. Reads every {@link Variable}, validates each, and
+ * either returns the whole {@link ServerConfig} or throws one {@link ConfigException} listing
+ * every problem. An unset or blank variable takes its default.
+ */
+public final class ConfigLoader {
+
+    private static final Duration MAX_TIMEOUT = Duration.ofDays(30);
+    private static final long MIN_FRAME_BYTES = 1024;
+    private static final long MAX_FRAME_BYTES = 1L << 30;
+    private static final int MAX_CONNECTION_LIMIT = 1_000_000;
+
+    private final Map<String, String> env;
+    private final List<String> problems = new ArrayList<>();
+
+    private ConfigLoader(Map<String, String> env) {
+        this.env = env;
+    }
+
+    public static ServerConfig load(Map<String, String> env) throws ConfigException {
+        ConfigLoader loader = new ConfigLoader(env);
+        ServerConfig config = loader.build();
+        if (!loader.problems.isEmpty()) throw new ConfigException(loader.problems);
+        return config;
+    }
+
+    private ServerConfig build() {
+        ListenAddress listen = read(Variable.LISTEN_ADDR, ListenAddress::parse);
+        MllpListener.Limits limits = new MllpListener.Limits(
+                (int) integer(Variable.MAX_CONNECTIONS, 0, MAX_CONNECTION_LIMIT),
+                duration(Variable.IDLE_TIMEOUT, Duration.ofMillis(1), MAX_TIMEOUT),
+                duration(Variable.FRAME_TIMEOUT, Duration.ofMillis(1), MAX_TIMEOUT),
+                (int) size(Variable.MAX_FRAME_SIZE, MIN_FRAME_BYTES, MAX_FRAME_BYTES));
+        Duration drain = duration(Variable.DRAIN_TIMEOUT, Duration.ZERO, Duration.ofHours(1));
+        MessageReader.Settings reader = new MessageReader.Settings(
+                read(Variable.DEFAULT_CHARSET, ConfigLoader::charset),
+                read(Variable.CHECK_REQUIRED_SEGMENTS, Values::bool));
+        AckWriter.Settings acks = new AckWriter.Settings(
+                read(Variable.ACK_SENDING_APPLICATION, ConfigLoader::hd),
+                read(Variable.ACK_SENDING_FACILITY, ConfigLoader::hd));
+        Intake.Settings intake = new Intake.Settings(
+                read(Variable.ERROR_ACK_CODE, ConfigLoader::errorAckCode),
+                read(Variable.LOG_PAYLOADS, Values::bool));
+        LogSettings logging = new LogSettings(read(Variable.LOG_LEVEL, ConfigLoader::level), intake.logPayloads());
+        return new ServerConfig(listen, limits, drain, reader, acks, intake, logging);
+    }
+
+    /** Parses the variable; on failure records the problem and carries on with the default. */
+    private <T> T read(Variable variable, Function<String, T> parser) {
+        String raw = env.get(variable.name());
+        if (raw == null || raw.isBlank()) return parser.apply(variable.defaultValue());
+        try {
+            return parser.apply(raw);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            problems.add(variable.name() + "='" + raw + "' " + e.getMessage());
+            return parser.apply(variable.defaultValue());
+        }
+    }
+
+    private Duration duration(Variable variable, Duration min, Duration max) {
+        return read(variable, text -> {
+            Duration d = Values.duration(text);
+            if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+                throw new IllegalArgumentException("is out of range (" + min + " to " + max + ")");
+            }
+            return d;
+        });
+    }
+
+    private long size(Variable variable, long min, long max) {
+        return read(variable, text -> inRange(Values.size(text), min, max, " bytes"));
+    }
+
+    private long integer(Variable variable, long min, long max) {
+        return read(variable, text -> inRange(Values.integer(text), min, max, ""));
+    }
+
+    private static long inRange(long value, long min, long max, String unit) {
+        if (value < min || value > max) throw new IllegalArgumentException("is out of range (" + min + " to " + max + unit + ")");
+        return value;
+    }
+
+    private static Charset charset(String name) {
+        return switch (Charsets.lookup(name)) {
+            case Charsets.Known known -> known.charset();
+            case Charsets.NotMllpSafe unsafe -> throw new IllegalArgumentException("cannot be carried over MLLP (UTF-16/UTF-32)");
+            case Charsets.Unknown unknown -> throw new IllegalArgumentException("is not a known charset (HL7 table 0211 name or Java name)");
+        };
+    }
+
+    private static AckCode errorAckCode(String text) {
+        return switch (text.strip().toUpperCase(Locale.ROOT)) {
+            case "AE" -> AckCode.AE;
+            case "AR" -> AckCode.AR;
+            default -> throw new IllegalArgumentException("must be AE or AR");
+        };
+    }
+
+    /** An HD value written with ^ and &; our writer escapes the rest. */
+    private static String hd(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) < 0x20) throw new IllegalArgumentException("must not contain control characters");
+        }
+        return text.strip();
+    }
+
+    private static System.Logger.Level level(String text) {
+        return switch (text.strip().toUpperCase(Locale.ROOT)) {
+            case "ERROR" -> System.Logger.Level.ERROR;
+            case "WARNING", "WARN" -> System.Logger.Level.WARNING;
+            case "INFO" -> System.Logger.Level.INFO;
+            case "DEBUG" -> System.Logger.Level.DEBUG;
+            case "TRACE" -> System.Logger.Level.TRACE;
+            default -> throw new IllegalArgumentException("must be ERROR, WARNING, INFO, DEBUG or TRACE");
+        };
+    }
+}

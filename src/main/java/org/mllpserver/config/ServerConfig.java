@@ -1,0 +1,20 @@
+package org.mllpserver.config;
+
+import org.mllpserver.hl7.AckWriter;
+import org.mllpserver.hl7.MessageReader;
+import org.mllpserver.intake.Intake;
+import org.mllpserver.mllp.ListenAddress;
+import org.mllpserver.mllp.MllpListener;
+
+import java.time.Duration;
+
+/** The whole configuration, validated: each package's settings, built from the environment. */
+public record ServerConfig(
+        ListenAddress listenAddress,
+        MllpListener.Limits limits,
+        Duration drainTimeout,
+        MessageReader.Settings reader,
+        AckWriter.Settings acks,
+        Intake.Settings intake,
+        LogSettings logging) {
+}

@@ -1,0 +1,37 @@
+package org.mllpserver.config;
+
+/**
+ * Every environment variable the server reads, with its default and meaning. The README's
+ * configuration table lists exactly these (a test keeps the two in step).
+ */
+public enum Variable {
+    LISTEN_ADDR(":2575", "MLLP listen address: `:2575`, `127.0.0.1:2575` or `[::1]:2575`"),
+    MAX_CONNECTIONS("0", "open connections at once; 0 = no limit. A connection over the limit is closed at once and counted"),
+    IDLE_TIMEOUT("30s", "close a connection on which no frame starts for this long"),
+    FRAME_TIMEOUT("60s", "close a connection whose started frame is not complete this long after its start byte"),
+    MAX_FRAME_SIZE("4MiB", "largest frame accepted; a bigger one is refused (NAK when MSH-10 is readable) and the connection closed"),
+    DRAIN_TIMEOUT("30s", "on SIGTERM/SIGINT: time to answer frames in flight before remaining connections are closed"),
+    DEFAULT_CHARSET("ISO-8859-1", "charset for messages whose MSH-18 is empty (HL7 table 0211 name or Java name)"),
+    CHECK_REQUIRED_SEGMENTS("false", "refuse a message that lacks a segment its v2.5 structure requires (e.g. ADT^A01 without PID)"),
+    ERROR_ACK_CODE("AE", "MSA-1 for unparseable messages and internal errors: `AE` or `AR`"),
+    ACK_SENDING_APPLICATION("", "MSH-3 of our ACKs (HD, e.g. `MLLP^1.2.3^ISO`); empty = the inbound MSH-5"),
+    ACK_SENDING_FACILITY("", "MSH-4 of our ACKs; empty = the inbound MSH-6"),
+    LOG_LEVEL("INFO", "`ERROR`, `WARNING`, `INFO`, `DEBUG` or `TRACE`"),
+    LOG_PAYLOADS("false", "log each message's text. Patient data: leave off in production");
+
+    private final String defaultValue;
+    private final String description;
+
+    Variable(String defaultValue, String description) {
+        this.defaultValue = defaultValue;
+        this.description = description;
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String description() {
+        return description;
+    }
+}
