@@ -1,0 +1,112 @@
+package org.mllpserver.app;
+
+import org.mllpserver.config.ConfigException;
+import org.mllpserver.config.ConfigLoader;
+import org.mllpserver.config.ServerConfig;
+import org.mllpserver.config.Variable;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static java.lang.System.Logger.Level.ERROR;
+
+/**
+ * Command line entry: {@code serve} (the default), {@code send}, {@code help}.
+ * Exit codes: 0 success, 1 failure at run time, 2 bad configuration or usage.
+ */
+public final class Main {
+
+    static final int EXIT_OK = 0;
+    static final int EXIT_FAILURE = 1;
+    static final int EXIT_USAGE = 2;
+    /** Exit code when a second SIGINT/SIGTERM cuts the drain short (128 + SIGINT). */
+    private static final int EXIT_INTERRUPTED = 130;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.getenv(), System.out, System.err));
+    }
+
+    static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        String command = args.length == 0 ? "serve" : args[0];
+        String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
+        return switch (command) {
+            case "serve" -> serve(env, err);
+            case "send" -> SendCommand.run(rest, out, err);
+            case "help", "--help", "-h" -> {
+                usage(out);
+                yield EXIT_OK;
+            }
+            default -> {
+                err.println("mllp-server: unknown command '" + command + "'");
+                usage(err);
+                yield EXIT_USAGE;
+            }
+        };
+    }
+
+    private static int serve(Map<String, String> env, PrintStream err) {
+        ServerConfig config;
+        try {
+            config = ConfigLoader.load(env);
+        } catch (ConfigException e) {
+            err.println("mllp-server: cannot start, " + e.getMessage());
+            return EXIT_USAGE;
+        }
+        Logging.configure(config.logging());
+        System.Logger log = System.getLogger(Main.class.getName());
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        Signals.onTermination(stopRequested::countDown, () -> Runtime.getRuntime().halt(EXIT_INTERRUPTED));
+        try {
+            Server server = Server.start(config, Clock.systemDefaultZone());
+            stopRequested.await();
+            server.stop();
+            return EXIT_OK;
+        } catch (IOException e) {
+            log.log(ERROR, e.getMessage());
+            return EXIT_FAILURE;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return EXIT_FAILURE;
+        }
+    }
+
+    private static void usage(PrintStream out) {
+        out.println("""
+                usage: ./run.sh [command]
+                  (no command), serve   run the MLLP server (configured by environment variables)
+                  send [--to host:port] [--timeout 10s] [--count N] [--rate N] [--quiet] FILE...
+                                        send HL7 messages and print each ACK's MSA line
+                  test                  run the whole test suite (run.sh only)
+                  help                  this text
+
+                environment variables (default):""");
+        for (Variable v : Variable.values()) {
+            out.printf("  %-24s %-12s %s%n", v.name(), v.defaultValue().isEmpty() ? "(empty)" : v.defaultValue(),
+                    v.description().replace("`", ""));
+        }
+    }
+
+    /** SIGTERM and SIGINT: the first asks for a drain, a second one stops at once. */
+    static final class Signals {
+        private Signals() {
+        }
+
+        static void onTermination(Runnable first, Runnable again) {
+            AtomicInteger received = new AtomicInteger();
+            sun.misc.SignalHandler handler = signal -> {
+                if (received.incrementAndGet() == 1) first.run();
+                else again.run();
+            };
+            sun.misc.Signal.handle(new sun.misc.Signal("TERM"), handler);
+            sun.misc.Signal.handle(new sun.misc.Signal("INT"), handler);
+        }
+    }
+}
