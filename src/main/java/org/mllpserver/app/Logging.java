@@ -16,7 +16,7 @@ import java.util.logging.Logger;
 
 /**
  * Sets up the one log stream: System.Logger (ours, and HAPI's SLF4J routed through
- * slf4j-jdk-platform-logging) ends in java.util.logging, which writes one line per event to
+ * slf4j-jdk14) ends in java.util.logging, which writes one line per event to
  * stderr: {@code 2026-11-22T10:15:30.123Z INFO    MllpListener  message}.
  */
 final class Logging {

@@ -60,11 +60,14 @@ public final class AckWriter {
     }
 
     /**
-     * The reply to a message read as {@code inbound} (empty when MSH was unreadable), whose
-     * outcome in original-mode terms is {@code code}.
+     * The reply to a frame read as {@code read}, whose outcome in original-mode terms is
+     * {@code code}; {@code problems} say why when it is not AA.
      */
-    public Reply reply(Optional<MshHeader> inbound, AckCode code, List<Problem> problems, Decoding.Decoded decoding) {
-        boolean enhanced = inbound.map(h -> !h.acceptAckType().isEmpty() || !h.applicationAckType().isEmpty()).orElse(false);
+    public Reply reply(MessageReader.Result read, AckCode code, List<Problem> problems) {
+        Optional<MshHeader> inbound = read.header();
+        Decoding.Decoded decoding = read.decoding();
+        boolean enhanced = read.ackModeApplies()
+                && inbound.map(h -> !h.acceptAckType().isEmpty() || !h.applicationAckType().isEmpty()).orElse(false);
         AckCode sent = enhanced ? code.toAccept() : code;
         String acknowledgedId = inbound.map(AckWriter::acknowledgedId).orElseGet(controlIds::next);
         if (enhanced && !replyWanted(inbound.get().acceptAckType(), sent)) {

@@ -102,7 +102,8 @@ public final class Decoding {
                 .onMalformedInput(CodingErrorAction.REPLACE)
                 .onUnmappableCharacter(CodingErrorAction.REPLACE);
         try {
-            return decoder.decode(ByteBuffer.wrap(payload, offset, payload.length - offset)).toString();
+            String text = decoder.decode(ByteBuffer.wrap(payload, offset, payload.length - offset)).toString();
+            return text.startsWith("\uFEFF") ? text.substring(1) : text; // a byte order mark is not text
         } catch (CharacterCodingException e) {
             throw new IllegalStateException("a REPLACE decoder cannot fail", e);
         }

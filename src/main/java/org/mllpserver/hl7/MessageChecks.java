@@ -61,6 +61,17 @@ final class MessageChecks {
         return problems.size() > MAX_PROBLEMS ? List.copyOf(problems.subList(0, MAX_PROBLEMS)) : problems;
     }
 
+    /** No batch segment and at most one MSH. */
+    static boolean holdsOneMessage(String[] segments) {
+        int messages = 0;
+        for (String segment : segments) {
+            String id = segmentId(stripIndent(segment));
+            if (BATCH_SEGMENTS.contains(id)) return false;
+            if (id.equals("MSH")) messages++;
+        }
+        return messages <= 1;
+    }
+
     private static Optional<Problem> batchProblem(String[] segments) {
         for (String segment : segments) {
             String id = segmentId(stripIndent(segment));

@@ -45,6 +45,13 @@ public final class MessageReader {
         Decoding.Decoded decoding();
 
         Optional<MshHeader> header();
+
+        /**
+         * True when the frame is one message with a usable MSH, so its MSH-15/MSH-16 govern the
+         * answer. A batch, several messages in a frame or an unusable MSH-2 are answered in
+         * original mode: an inner message's acknowledgment agreement cannot cover them.
+         */
+        boolean ackModeApplies();
     }
 
     public record Parsed(ParsedMessage message, Decoding.Decoded decoding) implements Result {
@@ -52,13 +59,24 @@ public final class MessageReader {
         public Optional<MshHeader> header() {
             return Optional.of(message.header());
         }
+
+        @Override
+        public boolean ackModeApplies() {
+            return true;
+        }
     }
 
     /** Refused, with at least one problem; {@code header} is present when MSH could be read. */
-    public record Refused(Optional<MshHeader> header, List<Problem> problems, Decoding.Decoded decoding) implements Result {
+    public record Refused(Optional<MshHeader> header, List<Problem> problems, Decoding.Decoded decoding,
+                          boolean ackModeApplies) implements Result {
         public Refused {
             if (problems.isEmpty()) throw new IllegalArgumentException("a refusal needs a reason");
             problems = List.copyOf(problems);
+        }
+
+        /** A refusal not tied to a readable single message: answered in original mode. */
+        public static Refused unaddressed(List<Problem> problems, Decoding.Decoded decoding) {
+            return new Refused(Optional.empty(), problems, decoding, false);
         }
     }
 
@@ -79,9 +97,14 @@ public final class MessageReader {
         Decoding.Decoded decoded = Decoding.decode(payload, settings.defaultCharset());
         String text = normalise(decoded.text());
         String[] segments = text.split("\r");
-        return switch (MshHeader.scan(text)) {
-            case MshHeader.Missing missing -> new Refused(Optional.empty(), List.of(noHeaderProblem(segments)), decoded);
-            case MshHeader.Unreadable unreadable -> new Refused(Optional.empty(),
+        MshHeader.Scan scan = MshHeader.scan(text);
+        if (decoded.problem().isPresent()) {
+            Optional<MshHeader> header = scan instanceof MshHeader.Found found ? Optional.of(found.header()) : Optional.empty();
+            return new Refused(header, List.of(decoded.problem().get()), decoded, oneMessage(header, segments));
+        }
+        return switch (scan) {
+            case MshHeader.Missing missing -> Refused.unaddressed(List.of(noHeaderProblem(segments)), decoded);
+            case MshHeader.Unreadable unreadable -> Refused.unaddressed(
                     List.of(Problem.inMsh(ErrorCode.DATA_TYPE_ERROR, 1, unreadable.reason())), decoded);
             case MshHeader.Found found -> read(found.header(), text, segments, decoded);
         };
@@ -99,25 +122,30 @@ public final class MessageReader {
                 && found.header().fieldCount() > 10 ? Optional.of(found.header()) : Optional.empty();
         Problem problem = Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "the frame is larger than MAX_FRAME_SIZE ("
                 + maxFrameBytes + " bytes) and was not accepted; the connection is closed");
-        return new Refused(header, List.of(problem), decoded);
+        return new Refused(header, List.of(problem), decoded, false);
     }
 
     private Result read(MshHeader header, String text, String[] segments, Decoding.Decoded decoded) {
-        if (decoded.problem().isPresent()) return new Refused(Optional.of(header), List.of(decoded.problem().get()), decoded);
         List<Problem> problems = new ArrayList<>(MessageChecks.check(header, segments));
         if (problems.isEmpty() && settings.checkRequiredSegments()) problems.addAll(missingSegments(header, segments));
-        if (!problems.isEmpty()) return new Refused(Optional.of(header), problems, decoded);
+        boolean oneMessage = oneMessage(Optional.of(header), segments);
+        if (!problems.isEmpty()) return new Refused(Optional.of(header), problems, decoded, oneMessage);
         Hl7Version version = Hl7Version.parse(header.versionId()).orElseThrow(); // checked above
         try {
             Message model = parse(text, version);
             return new Parsed(new ParsedMessage(header, version, model), decoded);
         } catch (HL7Exception e) {
-            return new Refused(Optional.of(header), List.of(HapiErrors.toProblem(e)), decoded);
+            return new Refused(Optional.of(header), List.of(HapiErrors.toProblem(e)), decoded, oneMessage);
         } catch (RuntimeException | StackOverflowError e) {
             // HAPI failing in a way it does not declare is still this message's problem, not the server's.
             return new Refused(Optional.of(header), List.of(Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR,
-                    "the HL7 parser failed on this message (" + e.getClass().getSimpleName() + ")")), decoded);
+                    "the HL7 parser failed on this message (" + e.getClass().getSimpleName() + ")")), decoded, oneMessage);
         }
+    }
+
+    private static boolean oneMessage(Optional<MshHeader> header, String[] segments) {
+        return header.isPresent() && header.get().delimiters().isPresent() && header.get().isFirstSegment()
+                && MessageChecks.holdsOneMessage(segments);
     }
 
     private List<Problem> missingSegments(MshHeader header, String[] segments) {

@@ -67,16 +67,15 @@ public final class Intake implements FrameHandler {
         try {
             logPayload(payload, peer);
             return switch (reader.read(payload)) {
-                case MessageReader.Refused refused -> answer(refused.header(), settings.errorAckCode(),
-                        refused.problems(), refused.decoding(), peer);
+                case MessageReader.Refused refused -> answer(refused, settings.errorAckCode(), refused.problems(), peer);
                 case MessageReader.Parsed parsed -> accept(parsed, payload, peer);
             };
         } catch (RuntimeException e) {
             // A bug, not bad input: the sender still gets an answer, and we get a stack trace.
             LOG.log(ERROR, peer + ": internal error while handling a frame; answering " + settings.errorAckCode(), e);
             Problem problem = Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "internal error in the server");
-            return answer(Optional.empty(), settings.errorAckCode(), List.of(problem),
-                    new Decoding.Decoded("", StandardCharsets.ISO_8859_1, "", Optional.empty()), peer);
+            Decoding.Decoded nothing = new Decoding.Decoded("", StandardCharsets.ISO_8859_1, "", Optional.empty());
+            return answer(MessageReader.Refused.unaddressed(List.of(problem), nothing), settings.errorAckCode(), List.of(problem), peer);
         }
     }
 
@@ -87,13 +86,13 @@ public final class Intake implements FrameHandler {
             LOG.log(WARNING, "{0}: frame over MAX_FRAME_SIZE refused; MSH-10 not readable in its first bytes, so no NAK", peer);
             return Optional.empty();
         }
-        return answer(refused.header(), settings.errorAckCode(), refused.problems(), refused.decoding(), peer);
+        return answer(refused, settings.errorAckCode(), refused.problems(), peer);
     }
 
     private Optional<byte[]> accept(MessageReader.Parsed parsed, byte[] raw, Peer peer) {
         // Issue 4: the CEL validation rules run here; a failing rule answers AR with an ERR naming it.
         AckCode code = storeBeforeAck(parsed, raw, peer);
-        return answer(parsed.header(), code, List.of(), parsed.decoding(), peer);
+        return answer(parsed, code, List.of(), peer);
     }
 
     /**
@@ -105,11 +104,10 @@ public final class Intake implements FrameHandler {
         return AckCode.AA;
     }
 
-    private Optional<byte[]> answer(Optional<MshHeader> header, AckCode code, List<Problem> problems,
-                                    Decoding.Decoded decoding, Peer peer) {
-        AckWriter.Reply reply = acks.reply(header, code, problems, decoding);
+    private Optional<byte[]> answer(MessageReader.Result read, AckCode code, List<Problem> problems, Peer peer) {
+        AckWriter.Reply reply = acks.reply(read, code, problems);
         stats.counted(reply.code(), reply.bytes().isPresent());
-        if (!problems.isEmpty()) logRefusal(header, reply, problems, peer);
+        if (!problems.isEmpty()) logRefusal(read.header(), reply, problems, peer);
         return reply.bytes();
     }
 
