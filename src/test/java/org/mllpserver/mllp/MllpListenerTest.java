@@ -1,0 +1,244 @@
+package org.mllpserver.mllp;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The listener over real loopback sockets, with a handler that echoes "ACK:" + payload. */
+class MllpListenerTest {
+
+    private static final Duration LONG = Duration.ofMinutes(5);
+    /** How long a test waits for something that must happen promptly; a failure, not a pause. */
+    private static final int PATIENCE_MILLIS = 5_000;
+
+    private MllpListener listener;
+    private final AtomicInteger oversizeHeadLength = new AtomicInteger(-1);
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        if (listener != null) listener.drain(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void answersEachFrameOnTheSameConnectionInOrder() throws IOException {
+        start(new MllpListener.Limits(0, LONG, LONG, 4096), echo());
+        try (MllpClient client = client()) {
+            for (int i = 0; i < 20; i++) assertEquals("ACK:msg" + i, text(client.exchange(ascii("msg" + i))));
+        }
+    }
+
+    @Test
+    void refusesTheConnectionOverMaxConnectionsAndServesAgainWhenOneCloses() throws IOException {
+        start(new MllpListener.Limits(2, LONG, LONG, 4096), echo());
+        try (MllpClient first = client(); MllpClient second = client()) {
+            assertEquals("ACK:1", text(first.exchange(ascii("1"))));
+            assertEquals("ACK:2", text(second.exchange(ascii("2"))));
+            try (Socket third = rawSocket()) {
+                assertEquals(-1, third.getInputStream().read(), "the connection over the limit is closed at once");
+            }
+            assertEquals(1, listener.stats().refusedOverLimit());
+            first.close();
+            awaitTrue(() -> listener.stats().open() == 1, "the closed connection's permit is released");
+            try (MllpClient fourth = client()) {
+                assertEquals("ACK:4", text(fourth.exchange(ascii("4"))));
+            }
+        }
+    }
+
+    @Test
+    void closesAConnectionOnWhichNoFrameStartsWithinTheIdleTimeout() throws IOException {
+        start(new MllpListener.Limits(0, Duration.ofMillis(200), LONG, 4096), echo());
+        try (Socket socket = rawSocket()) {
+            socket.getOutputStream().write(ascii("junk without a start block"));
+            assertEquals(-1, socket.getInputStream().read());
+        }
+        assertEquals(1, listener.stats().idleTimeouts());
+    }
+
+    @Test
+    void closesAConnectionWhoseFrameStalls() throws IOException {
+        start(new MllpListener.Limits(0, LONG, Duration.ofMillis(200), 4096), echo());
+        try (Socket socket = rawSocket()) {
+            socket.getOutputStream().write(concat(new byte[]{0x0B}, ascii("MSH|^~\\&|never finished")));
+            assertEquals(-1, socket.getInputStream().read());
+        }
+        assertEquals(1, listener.stats().frameTimeouts());
+    }
+
+    @Test
+    void refusesAnOversizeFrameHoldingNoMoreThanTheLimitThenCloses() throws IOException {
+        start(new MllpListener.Limits(0, LONG, LONG, 1024), echo());
+        try (Socket socket = rawSocket()) {
+            OutputStream out = socket.getOutputStream();
+            out.write(0x0B);
+            out.write(ascii("MSH|" + "z".repeat(5000)));
+            out.flush();
+            InputStream in = socket.getInputStream();
+            assertEquals("OVERSIZE", text(readFrame(in)));
+            assertEquals(-1, in.read(), "closed after the answer");
+        }
+        assertEquals(1024, oversizeHeadLength.get(), "the handler saw exactly MAX_FRAME_SIZE bytes");
+        assertEquals(1, listener.stats().oversizeFrames());
+    }
+
+    @Test
+    void countsJunkBeforeStartBlocks() throws IOException {
+        start(new MllpListener.Limits(0, LONG, LONG, 4096), echo());
+        try (Socket socket = rawSocket()) {
+            socket.getOutputStream().write(concat(ascii("garbage"), new byte[]{0x0B}, ascii("x"), new byte[]{0x1C, 0x0D}));
+            assertEquals("ACK:x", text(readFrame(socket.getInputStream())));
+        }
+        awaitTrue(() -> listener.stats().junkBytes() == 7, "junk counted when the connection closes");
+    }
+
+    @Test
+    void drainClosesIdleConnectionsAndAnswersFramesInFlight() throws Exception {
+        CountDownLatch inHandler = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        start(new MllpListener.Limits(0, LONG, LONG, 4096), blockingOn("slow", inHandler, release));
+        try (MllpClient idle = client(); MllpClient busy = client()) {
+            assertEquals("ACK:hello", text(idle.exchange(ascii("hello"))));
+            busy.send(ascii("slow"));
+            assertTrue(inHandler.await(PATIENCE_MILLIS, TimeUnit.MILLISECONDS));
+            CompletableFuture<Integer> drained = CompletableFuture.supplyAsync(() -> drain(Duration.ofSeconds(10)));
+            assertEquals(-1, idle.socket().getInputStream().read(), "the idle connection is closed by the drain");
+            assertThrows(IOException.class, () -> rawSocket().close(), "no new connections during the drain");
+            release.countDown();
+            assertEquals("ACK:slow", text(busy.awaitReply()), "the frame in flight is answered");
+            assertEquals(-1, busy.socket().getInputStream().read(), "then its connection is closed");
+            assertEquals(0, drained.get(PATIENCE_MILLIS, TimeUnit.MILLISECONDS), "nothing had to be forced");
+        }
+        listener = null;
+    }
+
+    @Test
+    void drainForceClosesWhatIsStillBusyAtTheTimeout() throws Exception {
+        CountDownLatch inHandler = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        start(new MllpListener.Limits(0, LONG, LONG, 4096), blockingOn("stuck", inHandler, release));
+        try (MllpClient stuck = client()) {
+            stuck.send(ascii("stuck"));
+            assertTrue(inHandler.await(PATIENCE_MILLIS, TimeUnit.MILLISECONDS));
+            assertEquals(1, listener.drain(Duration.ofMillis(300)));
+            stuck.socket().setSoTimeout(PATIENCE_MILLIS);
+            assertEquals(-1, stuck.socket().getInputStream().read(), "force-closed");
+        } finally {
+            release.countDown();
+        }
+        listener = null;
+    }
+
+    // --- helpers -------------------------------------------------------------------------
+
+    private void start(MllpListener.Limits limits, FrameHandler handler) throws IOException {
+        ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        AtomicLong ids = new AtomicLong();
+        listener = new MllpListener("test", socket, limits, handler, new ListenerStats(), ids::incrementAndGet, System::nanoTime);
+        listener.start();
+    }
+
+    private int drain(Duration timeout) {
+        try {
+            return listener.drain(timeout);
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private FrameHandler echo() {
+        return new FrameHandler() {
+            @Override
+            public Optional<byte[]> onFrame(byte[] payload, Peer peer) {
+                return Optional.of(concat(ascii("ACK:"), payload));
+            }
+
+            @Override
+            public Optional<byte[]> onOversizeFrame(byte[] head, Peer peer) {
+                oversizeHeadLength.set(head.length);
+                return Optional.of(ascii("OVERSIZE"));
+            }
+        };
+    }
+
+    /** Echoes, but blocks on the frame {@code slow} until released. */
+    private FrameHandler blockingOn(String slow, CountDownLatch entered, CountDownLatch release) {
+        FrameHandler echo = echo();
+        return new FrameHandler() {
+            @Override
+            public Optional<byte[]> onFrame(byte[] payload, Peer peer) {
+                if (text(payload).equals(slow)) {
+                    entered.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return echo.onFrame(payload, peer);
+            }
+
+            @Override
+            public Optional<byte[]> onOversizeFrame(byte[] head, Peer peer) {
+                return echo.onOversizeFrame(head, peer);
+            }
+        };
+    }
+
+    private MllpClient client() throws IOException {
+        return MllpClient.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.port()),
+                Duration.ofSeconds(5), Duration.ofSeconds(10), 1 << 20);
+    }
+
+    private Socket rawSocket() throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), listener.port());
+        socket.setSoTimeout(PATIENCE_MILLIS); // a missing close fails the test instead of hanging it
+        return socket;
+    }
+
+    private static byte[] readFrame(InputStream in) throws IOException {
+        FrameReader reader = new FrameReader((b, o, l, t) -> in.read(b, o, l), 1 << 20, LONG, LONG, System::nanoTime);
+        FrameReader.Result result = reader.next();
+        if (result instanceof FrameReader.Frame frame) return frame.payload();
+        throw new IOException("expected a frame, got " + result);
+    }
+
+    /** Waits for a condition the server reaches on its own threads; bounded, fails rather than hangs. */
+    private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MILLIS);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting: " + what);
+            Thread.onSpinWait();
+        }
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    private static String text(byte[] b) {
+        return new String(b, StandardCharsets.ISO_8859_1);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        return FrameReaderTest.concat(parts);
+    }
+}
