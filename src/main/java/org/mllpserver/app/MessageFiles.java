@@ -35,17 +35,29 @@ final class MessageFiles {
      */
     static byte[] withControlIdSuffix(byte[] message, long n) {
         String text = new String(message, StandardCharsets.ISO_8859_1);
-        if (!text.startsWith("MSH") || text.length() < 4) return message;
+        String[] fields = mshFields(text);
+        if (fields.length < 10) return message;
         char separator = text.charAt(3);
         int end = text.indexOf('\r');
-        String msh = end < 0 ? text : text.substring(0, end);
-        String[] fields = msh.split(java.util.regex.Pattern.quote(String.valueOf(separator)), -1);
-        if (fields.length < 10) return message;
         String suffix = "." + n;
         String base = fields[9].length() + suffix.length() > 20 ? fields[9].substring(0, Math.max(0, 20 - suffix.length())) : fields[9];
         fields[9] = base + suffix;
         String rewritten = String.join(String.valueOf(separator), fields) + (end < 0 ? "" : text.substring(end));
         return rewritten.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    /** True when MSH-15 (accept acknowledgment type) is NE: the sender asks for no answer. */
+    static boolean asksForNoAnswer(byte[] message) {
+        String[] fields = mshFields(new String(message, StandardCharsets.ISO_8859_1));
+        return fields.length > 14 && fields[14].strip().equalsIgnoreCase("NE");
+    }
+
+    /** MSH split on MSH-1: index n-1 holds MSH-n (index 0 is "MSH"). */
+    private static String[] mshFields(String text) {
+        if (!text.startsWith("MSH") || text.length() < 4) return new String[0];
+        int end = text.indexOf('\r');
+        String msh = end < 0 ? text : text.substring(0, end);
+        return msh.split(java.util.regex.Pattern.quote(String.valueOf(msh.charAt(3))), -1);
     }
 
     private static void flush(StringBuilder current, List<byte[]> messages) {

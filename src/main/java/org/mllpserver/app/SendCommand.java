@@ -20,7 +20,9 @@ import java.util.concurrent.locks.LockSupport;
  * (and ERR lines when it is not AA/CA) and a summary. Exits 0 only when every answer was AA or CA.
  *
  * <p>{@code --count N} sends N messages in all, cycling through the files, with MSH-10 made unique
- * ({@code original.n}); {@code --rate N} paces sending to N messages per second.
+ * ({@code original.n}); {@code --rate N} paces sending to N messages per second. A message whose
+ * MSH-15 is NE asks for no accept acknowledgement: it is sent without waiting and counted as
+ * such.
  */
 final class SendCommand {
 
@@ -58,6 +60,7 @@ final class SendCommand {
         long positive = 0;
         long negative = 0;
         long unanswered = 0;
+        long notAcknowledged = 0;
         long started = System.nanoTime();
         MllpClient client = null;
         try {
@@ -69,6 +72,12 @@ final class SendCommand {
                 byte[] reply;
                 try {
                     if (client == null) client = MllpClient.connect(options.to(), CONNECT_TIMEOUT, options.timeout(), MAX_REPLY_BYTES);
+                    if (MessageFiles.asksForNoAnswer(payload)) {
+                        client.send(payload);
+                        notAcknowledged++;
+                        if (!options.quiet()) out.println(label + ": sent; MSH-15=NE asks for no acknowledgement");
+                        continue;
+                    }
                     reply = client.exchange(payload);
                 } catch (IOException e) {
                     unanswered++;
@@ -85,8 +94,9 @@ final class SendCommand {
             closeQuietly(client);
         }
         double seconds = (System.nanoTime() - started) / 1e9;
-        out.printf("sent %d message(s) to %s in %.2f s: %d AA/CA, %d other, %d without answer%n",
-                total, options.to().getHostString() + ":" + options.to().getPort(), seconds, positive, negative, unanswered);
+        out.printf("sent %d message(s) to %s in %.2f s: %d AA/CA, %d other, %d without answer%s%n",
+                total, options.to().getHostString() + ":" + options.to().getPort(), seconds, positive, negative, unanswered,
+                notAcknowledged == 0 ? "" : ", " + notAcknowledged + " not acknowledged as asked (MSH-15=NE)");
         return negative == 0 && unanswered == 0 ? Main.EXIT_OK : Main.EXIT_FAILURE;
     }
 

@@ -22,6 +22,8 @@ import java.util.regex.Pattern;
  *       anywhere: a stray 0x0B in a payload is a sender's framing bug, not white space;
  *   <li>MSH-9.1 (message type) and MSH-12 (a version 2.1–2.8) are valued; from v2.4 on MSH-9.2
  *       (trigger event) too, except on ACK;
+ *   <li>at most {@value #MAX_COMPONENTS} components per field and subcomponents per component,
+ *       and {@value #MAX_VALUES} values in all (these bound HAPI's time and memory);
  *   <li>MSH-7 and EVN-2, when valued, look like HL7 timestamps: at least a year of digits, an
  *       optional fraction, an optional {@code +/-ZZZZ}.
  * </ul>
@@ -36,6 +38,19 @@ final class MessageChecks {
 
     /** Enough to tell a sender what is wrong; a message with more problems than this is not worth listing. */
     static final int MAX_PROBLEMS = 10;
+    /**
+     * Components in one field repetition, and subcomponents in one component. No HL7 data type has
+     * more than about 25; HAPI builds a field's components one at a time at quadratic cost (8 000
+     * components: 0.2 s, 32 000: 2 s, measured), so this cap is what keeps one frame within
+     * MAX_FRAME_SIZE from pinning a CPU for minutes.
+     */
+    static final int MAX_COMPONENTS = 100;
+    /**
+     * Values (fields, repetitions, components, subcomponents) in one message. HAPI holds 150–280
+     * bytes of heap per value (measured), so this bounds one parse to about 70 MB however the
+     * frame is shaped; a 10 000-result lab report has about 200 000.
+     */
+    static final int MAX_VALUES = 250_000;
 
     private static final Set<String> BATCH_SEGMENTS = Set.of("FHS", "BHS", "BTS", "FTS");
     /** Digits from the year on, optional fraction, optional zone; the precision is not policed. */
@@ -54,8 +69,10 @@ final class MessageChecks {
         }
         header.encodingProblem().ifPresent(problems::add);
         if (header.delimiters().isEmpty()) return problems; // fields cannot be read reliably
-        char fieldSeparator = header.delimiters().get().field();
+        Delimiters delimiters = header.delimiters().get();
+        char fieldSeparator = delimiters.field();
         checkSegments(segments, fieldSeparator, problems);
+        checkComponentCounts(segments, delimiters, problems);
         checkHeaderFields(header, problems);
         checkTimestamps(header, segments, fieldSeparator, problems);
         return problems.size() > MAX_PROBLEMS ? List.copyOf(problems.subList(0, MAX_PROBLEMS)) : problems;
@@ -109,6 +126,58 @@ final class MessageChecks {
             problems.add(Problem.general(ErrorCode.SEGMENT_SEQUENCE_ERROR, "the frame holds " + messages
                     + " messages (MSH segments); MLLP carries one message per frame"));
         }
+    }
+
+    private static void checkComponentCounts(String[] segments, Delimiters d, List<Problem> problems) {
+        Map<String, Integer> sequence = new HashMap<>();
+        long values = 0;
+        for (String line : segments) {
+            String segment = stripIndent(line);
+            if (segment.length() < 3) continue;
+            String id = segmentId(segment);
+            int seq = sequence.merge(id, 1, Integer::sum);
+            Shape shape = shape(segment, d);
+            values += shape.values();
+            if (shape.crowdedField() > 0) {
+                int field = shape.crowdedField();
+                problems.add(Problem.at(ErrorCode.DATA_TYPE_ERROR, id, seq, field, id + "-" + field + " has more than "
+                        + MAX_COMPONENTS + " components or subcomponents; escape delimiters in data (\\S\\, \\T\\)"));
+            }
+        }
+        if (values > MAX_VALUES) {
+            problems.add(Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "the message holds more than " + MAX_VALUES
+                    + " values (fields, repetitions, components); split it into smaller messages"));
+        }
+    }
+
+    /** Values in a segment, and the first field (HL7 numbering) with too many components, or 0. */
+    record Shape(long values, int crowdedField) {}
+
+    static Shape shape(String segment, Delimiters d) {
+        boolean msh = segment.startsWith("MSH");
+        int start = msh ? 4 + d.encodingCharacters().length() : 3; // MSH-1 and MSH-2 hold the delimiters themselves
+        int field = msh ? 2 : 0;
+        int components = 1;
+        int subcomponents = 1;
+        long values = 1;
+        int crowded = 0;
+        for (int i = start; i < segment.length(); i++) {
+            char c = segment.charAt(i);
+            if (c == d.field() || c == d.repetition()) {
+                if (c == d.field()) field++;
+                components = 1;
+                subcomponents = 1;
+                values++;
+            } else if (c == d.component()) {
+                subcomponents = 1;
+                values++;
+                if (++components > MAX_COMPONENTS && crowded == 0) crowded = field;
+            } else if (c == d.subcomponent()) {
+                values++;
+                if (++subcomponents > MAX_COMPONENTS && crowded == 0) crowded = field;
+            }
+        }
+        return new Shape(values, crowded);
     }
 
     private static void checkHeaderFields(MshHeader header, List<Problem> problems) {

@@ -4,7 +4,10 @@ import ca.uhn.hl7v2.DefaultHapiContext;
 import ca.uhn.hl7v2.HL7Exception;
 import ca.uhn.hl7v2.HapiContext;
 import ca.uhn.hl7v2.model.GenericMessage;
+import ca.uhn.hl7v2.model.GenericSegment;
 import ca.uhn.hl7v2.model.Message;
+import ca.uhn.hl7v2.model.Segment;
+import ca.uhn.hl7v2.parser.EncodingCharacters;
 import ca.uhn.hl7v2.parser.GenericModelClassFactory;
 import ca.uhn.hl7v2.parser.ModelClassFactory;
 import ca.uhn.hl7v2.parser.PipeParser;
@@ -23,12 +26,12 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  *
  * <p>The steps: decode with MSH-18 ({@link Decoding}); read MSH ourselves ({@link MshHeader});
  * well-formedness checks ({@link MessageChecks}); required segments of the message structure
- * ({@link RequiredSegments}, optional); then HAPI parses the body into its <em>generic</em> model
- * with validation off. Why that model: it parses every version 2.1–2.8 with the same code and
- * takes v2.8 fields that do not fit v2.5 types, where the canonical v2.5 model with validation
- * refused about a quarter of the real sample messages; and it is the faster of the two (see
- * BENCHMARKS.md). HAPI is handed a message object of the right version, so it never guesses the
- * structure or version from the text: our own checks have already decided those.
+ * ({@link RequiredSegments}, optional); then HAPI parses every segment into its <em>generic</em>
+ * model with validation off. Why that model: it parses every version 2.1–2.8 with the same code
+ * and takes v2.8 fields that do not fit v2.5 types, where the canonical v2.5 model with
+ * validation refused about a quarter of the real sample messages; and it is the faster of the
+ * two (see BENCHMARKS.md). HAPI never guesses structure or version from the text: our own checks
+ * have already decided those.
  *
  * <p>Thread-safe. HAPI's PipeParser is not, so each parse borrows one from a small pool.
  */
@@ -106,7 +109,7 @@ public final class MessageReader {
             case MshHeader.Missing missing -> Refused.unaddressed(List.of(noHeaderProblem(segments)), decoded);
             case MshHeader.Unreadable unreadable -> Refused.unaddressed(
                     List.of(Problem.inMsh(ErrorCode.DATA_TYPE_ERROR, 1, unreadable.reason())), decoded);
-            case MshHeader.Found found -> read(found.header(), text, segments, decoded);
+            case MshHeader.Found found -> read(found.header(), segments, decoded);
         };
     }
 
@@ -125,15 +128,14 @@ public final class MessageReader {
         return new Refused(header, List.of(problem), decoded, false);
     }
 
-    private Result read(MshHeader header, String text, String[] segments, Decoding.Decoded decoded) {
+    private Result read(MshHeader header, String[] segments, Decoding.Decoded decoded) {
         List<Problem> problems = new ArrayList<>(MessageChecks.check(header, segments));
         if (problems.isEmpty() && settings.checkRequiredSegments()) problems.addAll(missingSegments(header, segments));
         boolean oneMessage = oneMessage(Optional.of(header), segments);
         if (!problems.isEmpty()) return new Refused(Optional.of(header), problems, decoded, oneMessage);
         Hl7Version version = Hl7Version.parse(header.versionId()).orElseThrow(); // checked above
         try {
-            Message model = parse(text, version);
-            return new Parsed(new ParsedMessage(header, version, model), decoded);
+            return new Parsed(parse(header, version, segments), decoded);
         } catch (HL7Exception e) {
             return new Refused(Optional.of(header), List.of(HapiErrors.toProblem(e)), decoded, oneMessage);
         } catch (RuntimeException | StackOverflowError e) {
@@ -156,13 +158,29 @@ public final class MessageReader {
         return RequiredSegments.missing(requirement.get(), present);
     }
 
-    private Message parse(String text, Hl7Version version) throws HL7Exception {
+    /**
+     * HAPI parses each segment on its own into a {@link GenericSegment} of one message object; we
+     * keep the segments in order ourselves. HAPI's own message assembly adds each change of
+     * segment name as a new "nonstandard" structure after a linear search, which made a lab
+     * report alternating OBX and NTE quadratic (4 000 pairs: 2.4 s; 16 000: 20 s, measured); this
+     * way the cost is linear in the segments.
+     */
+    private ParsedMessage parse(MshHeader header, Hl7Version version, String[] lines) throws HL7Exception {
         PipeParser parser = borrowParser();
         try {
             Message message = newGenericMessage(version, parser.getFactory());
             message.setParser(parser);
-            parser.parse(message, text);
-            return message;
+            Delimiters d = header.delimiters().orElseThrow();
+            EncodingCharacters encoding = new EncodingCharacters(d.field(), d.encodingCharacters().substring(0, 4));
+            List<Segment> segments = new ArrayList<>(lines.length);
+            for (String line : lines) {
+                String text = MessageChecks.stripIndent(line);
+                if (text.isEmpty()) continue;
+                Segment segment = new GenericSegment(message, MessageChecks.segmentId(text));
+                parser.parse(segment, text, encoding);
+                segments.add(segment);
+            }
+            return new ParsedMessage(header, version, List.copyOf(segments));
         } finally {
             if (parsers.size() < PARSER_POOL_SIZE) parsers.push(parser);
         }

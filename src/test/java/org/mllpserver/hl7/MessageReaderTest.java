@@ -185,6 +185,53 @@ class MessageReaderTest {
         assertTrue(reader.refuseOversize(cut, 1024).header().isEmpty(), "MSH-10 may be cut short: no header");
     }
 
+    @Test
+    void parsesEverySegmentWithHapiDecodingEscapes() {
+        MessageReader.Parsed parsed = assertParsed(ADT.replace("Doe^John", "O\\S\\Brien^J\\T\\D") + "OBX|1|ST|X||a\\F\\b\r");
+        ParsedMessage message = parsed.message();
+        assertEquals(5, message.segmentCount()); // MSH EVN PID PV1 OBX
+        assertEquals("O^Brien", message.value("PID", 1, 5, 1, 1).orElseThrow());
+        assertEquals("J&D", message.value("PID", 1, 5, 2, 1).orElseThrow());
+        assertEquals("a|b", message.value("OBX", 1, 5, 1, 1).orElseThrow());
+        assertEquals("ADT", message.value("MSH", 1, 9, 1, 1).orElseThrow());
+        assertTrue(message.value("NTE", 1, 1, 1, 1).isEmpty());
+    }
+
+    @Test
+    void acceptsALabReportWithTenThousandResultsAndNotes() {
+        StringBuilder report = new StringBuilder("MSH|^~\\&|LAB|L|RCV|R|20260101||ORU^R01^ORU_R01|BIG|P|2.5.1\rPID|1||1\rOBR|1\r");
+        for (int i = 1; i <= 10_000; i++) {
+            report.append("OBX|").append(i).append("|NM|2345-7^Glucose^LN||98|mg/dL|70-99|N|||F\r");
+            if (i % 2 == 0) report.append("NTE|1||reviewed\r");
+        }
+        assertEquals(15_003, assertParsed(report.toString()).message().segmentCount());
+    }
+
+    /**
+     * Frames within MAX_FRAME_SIZE shaped to make HAPI slow or hungry (its cost was quadratic in
+     * components per field and in alternating segment names, and ~250 bytes of heap per value)
+     * are answered, not parsed for minutes. The timeout is a hang guard, not a speed measurement
+     * (each takes well under a second; see BENCHMARKS.md).
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void hostileShapesWithinTheFrameLimitAreRefusedPromptly() {
+        int size = 4 << 20;
+        String head = "MSH|^~\\&|A|B|C|D|20260101||ORU^R01|H1|P|2.5\rPID|1\rOBR|1\r";
+        record Shape(String name, String prefix, String unit, ErrorCode code) {}
+        for (Shape shape : List.of(
+                new Shape("components", "OBX|1|ST|X||", "a^", ErrorCode.DATA_TYPE_ERROR),
+                new Shape("subcomponents", "OBX|1|ST|X||", "a&", ErrorCode.DATA_TYPE_ERROR),
+                new Shape("repetitions", "OBX|1|ST|X||", "a~", ErrorCode.APPLICATION_INTERNAL_ERROR),
+                new Shape("fields", "ZZZ", "|a", ErrorCode.APPLICATION_INTERNAL_ERROR),
+                new Shape("segments", "", "OBX|1|ST|X||v\rNTE|1\r", ErrorCode.APPLICATION_INTERNAL_ERROR))) {
+            StringBuilder frame = new StringBuilder(head).append(shape.prefix());
+            while (frame.length() < size) frame.append(shape.unit());
+            MessageReader.Refused refused = assertInstanceOf(MessageReader.Refused.class, reader.read(ascii(frame.toString())), shape.name());
+            assertEquals(shape.code(), refused.problems().getFirst().code(), shape.name() + ": " + refused.problems());
+        }
+    }
+
     // --- helpers -------------------------------------------------------------------------
 
     private static MessageReader reader(boolean requiredSegments) {
