@@ -3,6 +3,7 @@
 #   ./run.sh              run the server (configured by environment variables; none needed)
 #   ./run.sh test         run the whole test suite
 #   ./run.sh send FILE... send HL7 messages with the built-in client
+#   ./run.sh bench [JMH options]   JMH benchmarks (see BENCHMARKS.md)
 #   ./run.sh help         commands and environment variables
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -67,6 +68,12 @@ case "${1:-}" in
     ;;
   build)
     mvn_cmd -q package -DskipTests
+    ;;
+  bench)
+    shift
+    mvn_cmd -q test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
+    exec "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow \
+      -cp "target/test-classes:target/classes:$(cat target/test-classpath.txt)" org.openjdk.jmh.Main "$@"
     ;;
   *)
     ensure_built
