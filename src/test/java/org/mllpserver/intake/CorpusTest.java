@@ -73,7 +73,7 @@ class CorpusTest {
     /**
      * The one malformed file the default configuration accepts: an ADT^A01 without PID. Real
      * senders send messages without segments their structure requires (the messages/ folder has
-     * 40 such), so that check is opt-in (CHECK_REQUIRED_SEGMENTS=true), and this file asks for an
+     * 38 such), so that check is opt-in (CHECK_REQUIRED_SEGMENTS=true), and this file asks for an
      * accept ACK only on error (MSH-15=ER), so it gets no answer. See {@link #defaultConfigurationAcceptsAdtWithoutPidSilently}.
      */
     static final String ACCEPTED_MALFORMED = "malformed/ipf__ADT_A01__v2.3.1__1.hl7";

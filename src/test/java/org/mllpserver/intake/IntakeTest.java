@@ -1,0 +1,124 @@
+package org.mllpserver.intake;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.mllpserver.mllp.MllpClient;
+import org.mllpserver.testing.Hl7Text;
+import org.mllpserver.testing.TestServer;
+
+import java.io.EOFException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The intake through a real server: answers, connection handling and what reaches the log. */
+class IntakeTest {
+
+    private static final String PATIENT = "Zyzzyva^Quintessa";
+    private static final Logger ROOT = Logger.getLogger("org.mllpserver");
+
+    private final List<String> logLines = new CopyOnWriteArrayList<>();
+    private final Handler capture = new Handler() {
+        private final SimpleFormatter formatter = new SimpleFormatter();
+
+        @Override
+        public void publish(LogRecord record) {
+            logLines.add(formatter.formatMessage(record));
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
+    @BeforeEach
+    void captureLogs() {
+        capture.setLevel(Level.ALL);
+        ROOT.addHandler(capture);
+    }
+
+    @AfterEach
+    void stopCapturing() {
+        ROOT.removeHandler(capture);
+    }
+
+    @Test
+    void keepsTheConnectionOpenAfterEveryNak() throws Exception {
+        try (TestServer server = TestServer.start(); MllpClient client = server.connect()) {
+            assertEquals("AE", Hl7Text.of(client.exchange(message("BAD-1", "3.0"))).ackCode());
+            assertEquals("AE", Hl7Text.of(client.exchange("not hl7 at all".getBytes(StandardCharsets.US_ASCII))).ackCode());
+            assertEquals("AE", Hl7Text.of(client.exchange(new byte[0])).ackCode());
+            assertEquals("AA", Hl7Text.of(client.exchange(message("GOOD-1", "2.5"))).ackCode());
+        }
+    }
+
+    @Test
+    void usesTheConfiguredErrorAckCode() throws Exception {
+        try (TestServer server = TestServer.start("ERROR_ACK_CODE", "AR"); MllpClient client = server.connect()) {
+            assertEquals("AR", Hl7Text.of(client.exchange(message("BAD-2", "3.0"))).ackCode());
+        }
+    }
+
+    @Test
+    void answersAnOversizeFrameWithANakThenCloses() throws Exception {
+        try (TestServer server = TestServer.start("MAX_FRAME_SIZE", "1KiB"); MllpClient client = server.connect()) {
+            String big = new String(message("BIG-1", "2.5"), StandardCharsets.US_ASCII) + "NTE|1||" + "x".repeat(5000) + "\r";
+            Hl7Text ack = Hl7Text.of(client.exchange(big.getBytes(StandardCharsets.US_ASCII)));
+            assertEquals("AE", ack.ackCode());
+            assertEquals("BIG-1", ack.acknowledgedId());
+            assertTrue(ack.segment("ERR").contains("larger than MAX_FRAME_SIZE (1024 bytes)"), ack.segment("ERR"));
+            assertThrows(EOFException.class, client::awaitReply, "the connection is closed after the NAK");
+        }
+    }
+
+    @Test
+    void neverLogsMessageContentUnlessAsked() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            try (MllpClient client = server.connect()) {
+                client.exchange(message("LOG-1", "2.5"));
+                client.exchange(message("LOG-2", "9.9"));
+            }
+            awaitLog("closed");
+        }
+        assertTrue(logLines.stream().anyMatch(l -> l.contains("NAK AE for control id 'LOG-2'") && l.contains("203 Unsupported version id")),
+                String.join("\n", logLines));
+        assertTrue(logLines.stream().anyMatch(l -> l.contains("opened")), "a line per connection opened");
+        assertTrue(logLines.stream().noneMatch(l -> l.contains("Zyzzyva")), "patient data in the log:\n" + String.join("\n", logLines));
+    }
+
+    @Test
+    void logsMessageContentWhenTheOperatorAsks() throws Exception {
+        try (TestServer server = TestServer.start("LOG_PAYLOADS", "true"); MllpClient client = server.connect()) {
+            client.exchange(message("LOG-3", "2.5"));
+        }
+        assertTrue(logLines.stream().anyMatch(l -> l.contains("Zyzzyva")), String.join("\n", logLines));
+    }
+
+    private void awaitLog(String fragment) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (logLines.stream().noneMatch(l -> l.contains(fragment))) {
+            if (System.nanoTime() > deadline) throw new AssertionError("no log line with '" + fragment + "':\n" + String.join("\n", logLines));
+            Thread.onSpinWait();
+        }
+    }
+
+    private static byte[] message(String controlId, String version) {
+        return ("MSH|^~\\&|TEST|TEST|MLLP|SERVER|20260101120000||ADT^A01^ADT_A01|" + controlId + "|P|" + version + "\r"
+                + "EVN|A01|20260101120000\rPID|1||42^^^TEST^MR||" + PATIENT + "\rPV1|1|I\r").getBytes(StandardCharsets.US_ASCII);
+    }
+}
