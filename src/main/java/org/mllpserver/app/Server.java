@@ -82,8 +82,9 @@ public final class Server {
     /** Stops accepting and drains: frames in flight are answered within DRAIN_TIMEOUT. */
     public void stop() throws InterruptedException {
         Duration timeout = config.drainTimeout();
-        LOG.log(INFO, "shutting down: {0} connection(s) open, DRAIN_TIMEOUT={1}", listener.stats().open(), timeout);
+        LOG.log(INFO, "shutting down: {0} connection(s) open, DRAIN_TIMEOUT={1} ms",
+                String.valueOf(listener.stats().open()), String.valueOf(timeout.toMillis()));
         int forced = listener.drain(timeout);
-        LOG.log(INFO, "stopped ({0} connection(s) had to be closed at the end of the drain)", forced);
+        LOG.log(INFO, "stopped ({0} connection(s) had to be closed at the end of the drain)", String.valueOf(forced));
     }
 }

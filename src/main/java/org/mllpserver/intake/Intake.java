@@ -121,6 +121,6 @@ public final class Intake implements FrameHandler {
     private void logPayload(byte[] payload, Peer peer) {
         if (!settings.logPayloads()) return;
         String text = new String(payload, StandardCharsets.ISO_8859_1).replace("\r", "\\r\n    ");
-        LOG.log(INFO, "{0}: payload ({1} bytes, shown as ISO-8859-1):\n    {2}", peer, payload.length, text);
+        LOG.log(INFO, "{0}: payload ({1} bytes, shown as ISO-8859-1):\n    {2}", peer, String.valueOf(payload.length), text);
     }
 }

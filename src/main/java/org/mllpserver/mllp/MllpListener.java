@@ -92,7 +92,8 @@ public final class MllpListener {
         if (acceptThread != null) throw new IllegalStateException("already started");
         acceptThread = Thread.ofPlatform().name("mllp-accept-" + name).start(this::acceptLoop);
         LOG.log(INFO, "{0} listener accepting on {1} (MAX_CONNECTIONS={2}, MAX_FRAME_SIZE={3} bytes)",
-                name, serverSocket.getLocalSocketAddress(), limits.maxConnections(), limits.maxFrameBytes());
+                name, serverSocket.getLocalSocketAddress(), String.valueOf(limits.maxConnections()),
+                String.valueOf(limits.maxFrameBytes()));
     }
 
     /** The bound port; useful when the listen address asked for port 0. */
@@ -119,7 +120,7 @@ public final class MllpListener {
         awaitNoConnections(deadline - forceMargin);
         int forced = connections.size();
         if (forced > 0) {
-            LOG.log(WARNING, "{0} listener: {1} connection(s) still busy at the end of DRAIN_TIMEOUT; closing them", name, forced);
+            LOG.log(WARNING, "{0} listener: {1} connection(s) still busy at the end of DRAIN_TIMEOUT; closing them", name, String.valueOf(forced));
             connections.values().forEach(Connection::forceClose);
             awaitNoConnections(deadline);
         }
@@ -178,7 +179,7 @@ public final class MllpListener {
         long last = lastRefusalLogNanos.get();
         if ((last == Long.MIN_VALUE || now - last >= REFUSAL_LOG_PERIOD.toNanos()) && lastRefusalLogNanos.compareAndSet(last, now)) {
             LOG.log(WARNING, "{0} listener: refused a connection from {1}: MAX_CONNECTIONS={2} reached ({3} refused so far)",
-                    name, socket.getRemoteSocketAddress(), limits.maxConnections(), refused);
+                    name, socket.getRemoteSocketAddress(), String.valueOf(limits.maxConnections()), String.valueOf(refused));
         }
     }
 
@@ -269,11 +270,11 @@ public final class MllpListener {
                     case FrameReader.TimedOut timedOut -> {
                         if (timedOut.inFrame()) {
                             stats.frameTimeouts.incrementAndGet();
-                            return "frame not completed within FRAME_TIMEOUT (" + limits.frameTimeout()
-                                    + "; " + timedOut.partialFrameBytes() + " bytes discarded)";
+                            return "frame not completed within FRAME_TIMEOUT (" + limits.frameTimeout().toMillis()
+                                    + " ms; " + timedOut.partialFrameBytes() + " bytes discarded)";
                         }
                         stats.idleTimeouts.incrementAndGet();
-                        return "no frame started within IDLE_TIMEOUT (" + limits.idleTimeout() + ")";
+                        return "no frame started within IDLE_TIMEOUT (" + limits.idleTimeout().toMillis() + " ms)";
                     }
                 }
             }
@@ -295,7 +296,7 @@ public final class MllpListener {
             if (junkLogged || frames.junkBytes() == 0) return;
             junkLogged = true;
             LOG.log(WARNING, "{0}: discarded {1} byte(s) outside MLLP frames (before a 0x0B start block);"
-                    + " further junk on this connection is only counted", peer, frames.junkBytes());
+                    + " further junk on this connection is only counted", peer, String.valueOf(frames.junkBytes()));
         }
 
         /** Drain: a connection waiting for a frame that has not started is closed now. */
@@ -330,7 +331,7 @@ public final class MllpListener {
             long junk = current == null ? 0 : current.junkBytes();
             Duration open = Duration.ofNanos(nanoClock.getAsLong() - openedNanos);
             LOG.log(INFO, "{0} closed: {1} ({2} frame(s), {3} junk byte(s) discarded, open {4} ms)",
-                    peer, reason, frames, junk, open.toMillis());
+                    peer, reason, String.valueOf(frames), String.valueOf(junk), String.valueOf(open.toMillis()));
         }
     }
 
