@@ -1,0 +1,360 @@
+package org.mllpserver.journal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+import static java.lang.System.Logger.Level.ERROR;
+import static java.lang.System.Logger.Level.INFO;
+
+/**
+ * The append-only journal: every accepted message and every refused frame, durable before it is
+ * acknowledged.
+ *
+ * <p><b>On disk.</b> A directory of segment files ({@link SegmentFile}: {@code <first
+ * position>.journal}, a 16-byte header, then batches). A batch is a BATCH record (the length of
+ * the records that follow and the time of the write) followed by those records; a record is
+ * {@code length, CRC32C, type, body} ({@link RecordFormat}). A record's position is its offset in
+ * the concatenation of all segments; it never changes. A file {@code journal.lock} holds an
+ * exclusive lock while a journal is open, so two servers never write the same directory.
+ *
+ * <p><b>Invariants.</b> (1) Everything before the end of the last forced batch is whole and
+ * checksummed; (2) only the batch being written may be incomplete, and it is forced before the
+ * next one is written; (3) {@link #append} returns only after the force that covers its record
+ * returned, so a caller may acknowledge the record then; (4) a segment is closed when the next
+ * batch would take it past the segment size (a single record larger than that gets a segment to
+ * itself); a new segment's header and directory entry are forced before any record goes in it.
+ *
+ * <p><b>Threading.</b> {@link #append} may be called by any number of threads: each queues its
+ * record and waits. One platform thread, the flusher, takes everything queued (up to 1 MiB),
+ * writes it as one batch with one write, forces once, and wakes the waiters: group commit. Only
+ * the flusher touches the active segment's channel. {@link #deleteExpired} runs on any thread.
+ *
+ * <p><b>Failures.</b> If a write or force fails (disk full, I/O error) every record of that batch
+ * fails ({@link #append} throws) and the in-doubt tail is truncated away before the next batch;
+ * if even that fails, the next batch tries again first. Nothing is reported durable that was not
+ * forced, and the journal goes on accepting when the disk recovers. Opening runs
+ * {@link Recovery}.
+ */
+public final class Journal implements AutoCloseable {
+
+    /**
+     * @param directory    where the segment files live
+     * @param segmentBytes a segment is closed when the next batch would take it past this size
+     * @param retention    a closed segment is deleted only when its newest batch is older than this
+     */
+    public record Settings(Path directory, long segmentBytes, Duration retention) {}
+
+    private static final System.Logger LOG = System.getLogger(Journal.class.getName());
+    /** Records per write: enough to fill the disk's bandwidth, small enough to keep a batch's latency short. */
+    private static final int MAX_BATCH_BYTES = 1 << 20;
+    /** Queued but unwritten bytes; appenders wait beyond this, so a stalled disk cannot exhaust memory. */
+    private static final long MAX_QUEUED_BYTES = 64L << 20;
+    static final String LOCK_FILE = "journal.lock";
+
+    private final Settings settings;
+    private final Clock clock;
+    private final ChannelFactory channels;
+    private final FileChannel lockChannel;
+    private final FileLock dirLock;
+    private final JournalStats stats = new JournalStats();
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition work = lock.newCondition();
+    private final Condition space = lock.newCondition();
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>(); // guarded by lock
+    private final List<SegmentFile> segments;                      // guarded by lock; the last is active
+    private long queuedBytes;                                      // guarded by lock
+    private boolean closed;                                        // guarded by lock
+
+    // Flusher thread only:
+    private FileChannel active;
+    private boolean tailInDoubt;
+    private ByteBuffer batchBuffer = ByteBuffer.allocateDirect(MAX_BATCH_BYTES + 4096);
+    private final Thread flusher;
+
+    private record Pending(RecordType type, byte[] body, CompletableFuture<Long> position) {
+        int size() {
+            return RecordFormat.size(body.length);
+        }
+    }
+
+    private Journal(Settings settings, Clock clock, ChannelFactory channels, FileChannel lockChannel, FileLock dirLock,
+                    List<SegmentFile> segments) throws IOException {
+        this.settings = settings;
+        this.clock = clock;
+        this.channels = channels;
+        this.lockChannel = lockChannel;
+        this.dirLock = dirLock;
+        this.segments = new ArrayList<>(segments);
+        this.active = channels.open(segments.getLast().path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        this.flusher = Thread.ofPlatform().name("journal-flusher").daemon(false).unstarted(this::flushLoop);
+    }
+
+    /**
+     * Opens (creating if needed) the journal in {@code settings.directory()}, running recovery;
+     * {@code visitor} sees every record. Throws {@link JournalDamagedException} when acknowledged
+     * data is damaged, and {@link JournalLockedException} when another process has it open.
+     */
+    public static Journal open(Settings settings, Clock clock, ChannelFactory channels, RecordVisitor visitor) throws IOException {
+        Files.createDirectories(settings.directory());
+        FileChannel lockChannel = FileChannel.open(settings.directory().resolve(LOCK_FILE),
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock dirLock;
+        try {
+            dirLock = lockChannel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException heldByThisProcess) {
+            dirLock = null;
+        } catch (IOException e) {
+            lockChannel.close();
+            throw e;
+        }
+        if (dirLock == null) {
+            lockChannel.close();
+            throw new JournalLockedException("the journal in " + settings.directory()
+                    + " is in use by another process (another server with the same DATA_DIR?)");
+        }
+        try {
+            List<SegmentFile> segments = Recovery.run(settings.directory(), channels, visitor);
+            Journal journal = new Journal(settings, clock, channels, lockChannel, dirLock, segments);
+            journal.flusher.start();
+            SegmentFile last = segments.getLast();
+            LOG.log(INFO, "journal {0}: {1} segment(s), appending at position {2}", settings.directory(),
+                    String.valueOf(segments.size()), String.valueOf(last.end()));
+            return journal;
+        } catch (IOException | RuntimeException e) {
+            dirLock.release();
+            lockChannel.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Appends one record and returns its position once it is durable (forced to disk). Throws
+     * when it is not: the caller must then not acknowledge it.
+     */
+    public long append(RecordType type, byte[] body) throws IOException {
+        if (type == RecordType.BATCH) throw new IllegalArgumentException("BATCH records are the journal's own");
+        if (body.length + 1 > RecordFormat.MAX_LENGTH) throw new IOException("record too large: " + body.length + " bytes");
+        Pending pending = new Pending(type, body, new CompletableFuture<>());
+        enqueue(pending);
+        try {
+            return pending.position().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for the journal; the record may or may not be durable", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? new IOException(io.getMessage(), io) : new IOException(e.getCause());
+        }
+    }
+
+    private void enqueue(Pending pending) throws IOException {
+        lock.lock();
+        try {
+            while (!closed && queuedBytes > 0 && queuedBytes + pending.size() > MAX_QUEUED_BYTES) space.awaitUninterruptibly();
+            if (closed) throw new IOException("the journal is closed");
+            queue.add(pending);
+            queuedBytes += pending.size();
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public JournalStats stats() {
+        return stats;
+    }
+
+    public Path directory() {
+        return settings.directory();
+    }
+
+    /** The position the next record will be written after; everything before it is whole. */
+    public long end() {
+        lock.lock();
+        try {
+            return segments.getLast().end();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Deletes closed segments whose newest batch is older than the retention time (later issues
+     * add: and which every delivery cursor has passed). Returns how many were deleted.
+     */
+    public int deleteExpired() throws IOException {
+        long cutoff = clock.millis() - settings.retention().toMillis();
+        List<SegmentFile> expired = new ArrayList<>();
+        lock.lock();
+        try {
+            while (segments.size() > 1 && segments.getFirst().newestBatchMillis < cutoff) expired.add(segments.removeFirst());
+        } finally {
+            lock.unlock();
+        }
+        for (SegmentFile segment : expired) {
+            Files.deleteIfExists(segment.path);
+            LOG.log(INFO, "journal: deleted segment {0} (newest record older than RETENTION={1} ms)",
+                    segment.path.getFileName(), String.valueOf(settings.retention().toMillis()));
+        }
+        if (!expired.isEmpty()) SegmentFile.forceDirectory(settings.directory());
+        return expired.size();
+    }
+
+    /** Writes what is queued, stops the flusher and releases the directory. */
+    @Override
+    public void close() throws IOException {
+        lock.lock();
+        try {
+            closed = true;
+            work.signalAll();
+            space.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            flusher.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        active.close();
+        dirLock.release();
+        lockChannel.close();
+    }
+
+    // --- the flusher -------------------------------------------------------------------------
+
+    private void flushLoop() {
+        while (true) {
+            List<Pending> batch = nextBatch();
+            if (batch == null) return;
+            try {
+                long[] positions = writeAndForce(batch);
+                for (int i = 0; i < batch.size(); i++) batch.get(i).position().complete(positions[i]);
+            } catch (IOException | RuntimeException e) {
+                stats.failedBatches.incrementAndGet();
+                LOG.log(ERROR, "journal: a write of " + batch.size() + " record(s) failed; they are answered as errors: " + e);
+                for (Pending p : batch) p.position().completeExceptionally(e);
+            }
+        }
+    }
+
+    /** Everything queued, up to {@link #MAX_BATCH_BYTES} (or one larger record); null once closed and empty. */
+    private List<Pending> nextBatch() {
+        lock.lock();
+        try {
+            while (queue.isEmpty() && !closed) work.awaitUninterruptibly();
+            if (queue.isEmpty()) return null;
+            List<Pending> batch = new ArrayList<>();
+            long bytes = 0;
+            while (!queue.isEmpty() && (batch.isEmpty() || bytes + queue.peek().size() <= MAX_BATCH_BYTES)) {
+                Pending p = queue.poll();
+                batch.add(p);
+                bytes += p.size();
+                queuedBytes -= p.size();
+            }
+            space.signalAll();
+            return batch;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** append, then force, then (and only then) report the positions durable. */
+    private long[] writeAndForce(List<Pending> batch) throws IOException {
+        if (tailInDoubt) repairTail();
+        long recordsBytes = 0;
+        for (Pending p : batch) recordsBytes += p.size();
+        SegmentFile segment = activeSegment();
+        if (segment.hasRecords() && segment.size + SegmentScanner.MARKER_BYTES + recordsBytes > settings.segmentBytes()) {
+            segment = roll(segment);
+        }
+        long writtenAt = clock.millis();
+        ByteBuffer buffer = encode(batch, recordsBytes, writtenAt);
+        long[] positions = positions(batch, segment.end() + SegmentScanner.MARKER_BYTES);
+        long started = System.nanoTime();
+        tailInDoubt = true; // from the first byte written until the force returns
+        SegmentFile.writeFully(active, buffer, segment.size);
+        active.force(false);
+        tailInDoubt = false;
+        stats.forced(batch.size(), buffer.limit(), System.nanoTime() - started);
+        lock.lock();
+        try {
+            segment.size += buffer.limit();
+            segment.newestBatchMillis = writtenAt;
+        } finally {
+            lock.unlock();
+        }
+        return positions;
+    }
+
+    /** A failed write may have left part of a batch: cut the file back to its last whole batch. */
+    private void repairTail() throws IOException {
+        SegmentFile segment = activeSegment();
+        active.truncate(segment.size);
+        active.force(true);
+        tailInDoubt = false;
+        LOG.log(INFO, "journal: truncated the unfinished write after a failure; accepting again");
+    }
+
+    private SegmentFile roll(SegmentFile full) throws IOException {
+        SegmentFile next = SegmentFile.create(settings.directory(), full.end(), channels);
+        FileChannel channel = channels.open(next.path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        active.close();
+        active = channel;
+        lock.lock();
+        try {
+            segments.add(next);
+        } finally {
+            lock.unlock();
+        }
+        LOG.log(INFO, "journal: started segment {0}", next.path.getFileName());
+        return next;
+    }
+
+    private SegmentFile activeSegment() {
+        lock.lock();
+        try {
+            return segments.getLast();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private ByteBuffer encode(List<Pending> batch, long recordsBytes, long writtenAt) {
+        long total = SegmentScanner.MARKER_BYTES + recordsBytes;
+        if (total > batchBuffer.capacity()) {
+            if (total > Integer.MAX_VALUE) throw new IllegalStateException("batch of " + total + " bytes");
+            batchBuffer = ByteBuffer.allocate((int) total); // one record larger than a batch: a one-off heap buffer
+        }
+        ByteBuffer buffer = batchBuffer.clear();
+        RecordFormat.write(buffer, RecordType.BATCH, RecordFormat.batchBody(recordsBytes, writtenAt));
+        for (Pending p : batch) RecordFormat.write(buffer, p.type(), p.body());
+        buffer.flip();
+        if (buffer.capacity() > MAX_BATCH_BYTES + 4096) batchBuffer = ByteBuffer.allocateDirect(MAX_BATCH_BYTES + 4096);
+        return buffer;
+    }
+
+    private static long[] positions(List<Pending> batch, long first) {
+        long[] positions = new long[batch.size()];
+        long at = first;
+        for (int i = 0; i < batch.size(); i++) {
+            positions[i] = at;
+            at += batch.get(i).size();
+        }
+        return positions;
+    }
+}

@@ -1,0 +1,27 @@
+package org.mllpserver.journal;
+
+/** The kinds of journal record; the code is the type byte on disk and never changes meaning. */
+public enum RecordType {
+    /** Opens each write batch: the length of the records that follow and the time of the write. */
+    BATCH(1),
+    /** An accepted message: raw bytes and metadata ({@link StoredMessage}). */
+    MESSAGE(2),
+    /** A frame refused at intake (answered AE), kept raw with the reason ({@link RefusedFrame}). */
+    REFUSED_FRAME(3);
+
+    private final byte code;
+
+    RecordType(int code) {
+        this.code = (byte) code;
+    }
+
+    public byte code() {
+        return code;
+    }
+
+    /** The type for a type byte, or null when this version does not know it. */
+    static RecordType of(byte code) {
+        for (RecordType type : values()) if (type.code == code) return type;
+        return null;
+    }
+}

@@ -1,0 +1,130 @@
+package org.mllpserver.journal;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+import static java.lang.System.Logger.Level.WARNING;
+
+/**
+ * Opening the journal: reads every segment, checks every record, and decides, as the table in
+ * the design says:
+ *
+ * <table>
+ *   <tr><th>found</th><th>meaning</th><th>action</th></tr>
+ *   <tr><td>clean segments</td><td>normal</td><td>open the last for append at its end</td></tr>
+ *   <tr><td>a batch that is not whole at the tail of the last segment, with no whole batch after
+ *       it</td><td>a crash cut the last write short; that write was never forced, so none of
+ *       its records was acknowledged</td><td>truncate at the batch start; log it</td></tr>
+ *   <tr><td>a last segment shorter than its header</td><td>a crash while a segment was
+ *       created</td><td>write the header again</td></tr>
+ *   <tr><td>a bad checksum or length anywhere else (an earlier segment, or a batch followed
+ *       by a whole batch)</td><td>acknowledged data is damaged</td><td>refuse to start, naming
+ *       file, position and what to do</td></tr>
+ *   <tr><td>segment files that do not follow each other, a wrong header</td><td>files from
+ *       elsewhere, or a missing file</td><td>refuse to start</td></tr>
+ * </table>
+ *
+ * Only the last write can be torn because the writer forces each batch before writing the
+ * next one; a batch marker at the start of each batch is what lets recovery tell a torn tail
+ * from damage.
+ */
+final class Recovery {
+
+    private static final System.Logger LOG = System.getLogger(Recovery.class.getName());
+
+    private Recovery() {
+    }
+
+    /** The segments, oldest first, the last ready for appending; {@code visitor} sees every whole batch's records. */
+    static List<SegmentFile> run(Path directory, ChannelFactory channels, RecordVisitor visitor) throws IOException {
+        List<Path> files = segmentFiles(directory);
+        List<SegmentFile> segments = new ArrayList<>();
+        if (files.isEmpty()) {
+            segments.add(SegmentFile.create(directory, 0, channels));
+            return segments;
+        }
+        long expected = SegmentFile.baseOf(files.getFirst()).orElseThrow();
+        for (int i = 0; i < files.size(); i++) {
+            Path file = files.get(i);
+            long base = SegmentFile.baseOf(file).orElseThrow();
+            if (base != expected) {
+                throw damaged(file, base, "it starts at position " + base + " but the previous segment ends at " + expected
+                        + ": a segment file is missing, or this one comes from another journal");
+            }
+            SegmentFile segment = recover(file, base, i == files.size() - 1, channels, visitor);
+            segments.add(segment);
+            expected = segment.end();
+        }
+        return segments;
+    }
+
+    private static SegmentFile recover(Path file, long base, boolean last, ChannelFactory channels, RecordVisitor visitor)
+            throws IOException {
+        StandardOpenOption[] options = last
+                ? new StandardOpenOption[]{StandardOpenOption.READ, StandardOpenOption.WRITE}
+                : new StandardOpenOption[]{StandardOpenOption.READ};
+        try (FileChannel channel = channels.open(file, options)) {
+            long size = channel.size();
+            Optional<String> headerProblem = SegmentScanner.checkHeader(channel, base, size);
+            if (headerProblem.isPresent()) {
+                if (last && size <= SegmentFile.HEADER_BYTES) return rewriteHeader(file, base, channel);
+                throw damaged(file, base, headerProblem.get());
+            }
+            SegmentScanner.Outcome outcome = SegmentScanner.scan(channel, base, size, (records, writtenAt) -> {
+                for (SegmentScanner.ScannedRecord r : records) visitor.visit(r.position(), r.type(), r.body());
+            });
+            return switch (outcome) {
+                case SegmentScanner.Clean clean -> new SegmentFile(file, base, clean.size(), clean.newestBatchMillis());
+                case SegmentScanner.Damaged damage -> tornTailOrRefuse(file, base, last, channel, size, damage);
+            };
+        }
+    }
+
+    private static SegmentFile tornTailOrRefuse(Path file, long base, boolean last, FileChannel channel, long size,
+                                                SegmentScanner.Damaged damage) throws IOException {
+        boolean tornTail = last && !SegmentScanner.hasBatchAfter(channel, damage.batchOffset(), size);
+        if (!tornTail) {
+            throw damaged(file, base + damage.detailOffset(), damage.reason() + (last ? ", and a whole batch follows it" : ""));
+        }
+        channel.truncate(damage.batchOffset());
+        channel.force(true);
+        LOG.log(WARNING, "journal {0}: truncated {1} byte(s) from position {2}: the last write was cut short by a crash ({3});"
+                        + " it was never forced, so none of its messages had been acknowledged",
+                file.getFileName(), String.valueOf(size - damage.batchOffset()), String.valueOf(base + damage.batchOffset()),
+                damage.reason());
+        return new SegmentFile(file, base, damage.batchOffset(), damage.newestBatchMillis());
+    }
+
+    private static SegmentFile rewriteHeader(Path file, long base, FileChannel channel) throws IOException {
+        channel.truncate(0);
+        SegmentFile.writeFully(channel, SegmentFile.header(base), 0);
+        channel.force(true);
+        LOG.log(WARNING, "journal {0}: rewrote the header of a segment whose creation a crash cut short (it held no records)",
+                file.getFileName());
+        return new SegmentFile(file, base, SegmentFile.HEADER_BYTES, 0);
+    }
+
+    private static JournalDamagedException damaged(Path file, long position, String what) {
+        return new JournalDamagedException("journal segment " + file + " is damaged at position " + position + ": " + what
+                + ". Acknowledged messages may be affected, so the server will not start. To recover: stop here, copy the"
+                + " DATA_DIR aside, then restore this file from a backup; or, accepting the loss, move this segment and every"
+                + " later one out of the journal directory (their messages will not be delivered) and start again.");
+    }
+
+    /** Journal files of the directory, oldest first; other files are ignored. */
+    static List<Path> segmentFiles(Path directory) throws IOException {
+        try (Stream<Path> entries = Files.list(directory)) {
+            return entries.filter(p -> SegmentFile.baseOf(p).isPresent())
+                    .sorted(Comparator.comparing(p -> SegmentFile.baseOf(p).orElseThrow()))
+                    .toList();
+        }
+    }
+}

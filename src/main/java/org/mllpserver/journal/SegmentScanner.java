@@ -1,0 +1,141 @@
+package org.mllpserver.journal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Reads one segment file batch by batch, checking every record, and hands over only whole
+ * batches. Used by recovery (which decides what a damaged batch means) and by read-only readers.
+ */
+final class SegmentScanner {
+
+    /** A BATCH marker: header + 16-byte body (records length, written-at millis). */
+    static final int MARKER_BYTES = RecordFormat.HEADER_BYTES + 16;
+    private static final int MARKER_LENGTH_FIELD = 1 + 16;
+    /** Chunk size for the search for a batch marker after damage. */
+    private static final int SEARCH_CHUNK = 1 << 20;
+
+    /** A record as read back: its position, type and body. */
+    record ScannedRecord(long position, RecordType type, byte[] body) {}
+
+    /** Receives each whole batch, in file order. */
+    @FunctionalInterface
+    interface BatchConsumer {
+        void accept(List<ScannedRecord> records, long writtenAtMillis) throws IOException;
+    }
+
+    sealed interface Outcome permits Clean, Damaged {}
+
+    /** Every batch is whole; the file has {@code size} bytes. */
+    record Clean(long size, long newestBatchMillis) implements Outcome {}
+
+    /**
+     * The batch starting at file offset {@code batchOffset} is not whole: {@code detailOffset} is
+     * where the first bad byte of it was found, {@code reason} what was wrong.
+     */
+    record Damaged(long batchOffset, long detailOffset, String reason, long newestBatchMillis) implements Outcome {}
+
+    private SegmentScanner() {
+    }
+
+    /** Checks the 16-byte header against the base the file name declares; empty when it is right. */
+    static Optional<String> checkHeader(FileChannel channel, long base, long fileSize) throws IOException {
+        if (fileSize < SegmentFile.HEADER_BYTES) return Optional.of("the file is shorter than its 16-byte header");
+        ByteBuffer header = ByteBuffer.allocate(SegmentFile.HEADER_BYTES);
+        SegmentFile.readFully(channel, header, 0);
+        header.flip();
+        byte[] magic = new byte[SegmentFile.MAGIC.length];
+        header.get(magic);
+        if (!Arrays.equals(magic, SegmentFile.MAGIC)) return Optional.of("the header does not start with MLLPJRN1");
+        long declared = header.getLong();
+        if (declared != base) return Optional.of("the header says first position " + declared + ", the file name " + base);
+        return Optional.empty();
+    }
+
+    static Outcome scan(FileChannel channel, long base, long fileSize, BatchConsumer consumer) throws IOException {
+        long offset = SegmentFile.HEADER_BYTES;
+        long newest = 0;
+        ByteBuffer marker = ByteBuffer.allocate(MARKER_BYTES);
+        ByteBuffer batch = ByteBuffer.allocate(64 * 1024);
+        while (offset < fileSize) {
+            if (fileSize - offset < MARKER_BYTES) return new Damaged(offset, offset, "the file ends inside a batch marker", newest);
+            marker.clear();
+            SegmentFile.readFully(channel, marker, offset);
+            String markerProblem = markerProblem(marker);
+            if (markerProblem != null) return new Damaged(offset, offset, markerProblem, newest);
+            long recordsLength = marker.getLong(RecordFormat.HEADER_BYTES);
+            long writtenAt = marker.getLong(RecordFormat.HEADER_BYTES + 8);
+            long recordsStart = offset + MARKER_BYTES;
+            if (recordsLength < 0 || recordsLength > fileSize - recordsStart || recordsLength > Integer.MAX_VALUE - 64) {
+                return new Damaged(offset, offset, "the batch declares " + recordsLength + " bytes, more than the file holds", newest);
+            }
+            batch = read(channel, batch, recordsStart, (int) recordsLength);
+            List<ScannedRecord> records = new ArrayList<>();
+            String problem = records(batch, base + recordsStart, records);
+            if (problem != null) {
+                long at = records.isEmpty() ? recordsStart : records.getLast().position() - base
+                        + RecordFormat.size(records.getLast().body().length);
+                return new Damaged(offset, at, problem, newest);
+            }
+            consumer.accept(records, writtenAt);
+            newest = writtenAt;
+            offset = recordsStart + recordsLength;
+        }
+        return new Clean(offset, newest);
+    }
+
+    /** True when a valid batch marker starts anywhere after {@code fromOffset}: damage is then not a torn tail. */
+    static boolean hasBatchAfter(FileChannel channel, long fromOffset, long fileSize) throws IOException {
+        ByteBuffer chunk = ByteBuffer.allocate(SEARCH_CHUNK + MARKER_BYTES);
+        for (long start = fromOffset + 1; start + MARKER_BYTES <= fileSize; start += SEARCH_CHUNK) {
+            chunk.clear();
+            chunk.limit((int) Math.min(chunk.capacity(), fileSize - start));
+            SegmentFile.readFully(channel, chunk, start);
+            for (int i = 0; i + MARKER_BYTES <= chunk.limit() && i < SEARCH_CHUNK; i++) {
+                if (chunk.getInt(i) != MARKER_LENGTH_FIELD || chunk.get(i + 8) != RecordType.BATCH.code()) continue;
+                if (markerProblem(chunk.slice(i, MARKER_BYTES)) == null) return true;
+            }
+        }
+        return false;
+    }
+
+    private static String markerProblem(ByteBuffer marker) {
+        if (marker.getInt(0) != MARKER_LENGTH_FIELD || marker.get(8) != RecordType.BATCH.code()) return "no batch marker where a batch must start";
+        if (RecordFormat.crc(marker, 0, MARKER_LENGTH_FIELD) != marker.getInt(4)) return "the batch marker's checksum does not match";
+        return null;
+    }
+
+    /** Splits a batch into records, checking each; returns what is wrong, or null. */
+    private static String records(ByteBuffer batch, long firstPosition, List<ScannedRecord> out) {
+        int at = 0;
+        int end = batch.limit();
+        while (at < end) {
+            if (end - at < RecordFormat.HEADER_BYTES) return "a record header is cut off by the end of its batch";
+            int length = batch.getInt(at);
+            if (length < 1 || length > RecordFormat.MAX_LENGTH || length > end - at - 8) {
+                return "a record declares length " + length + ", which does not fit its batch";
+            }
+            if (RecordFormat.crc(batch, at, length) != batch.getInt(at + 4)) return "a record's checksum does not match";
+            RecordType type = RecordType.of(batch.get(at + 8));
+            if (type == null) return "unknown record type " + batch.get(at + 8) + " (written by a newer version?)";
+            if (type == RecordType.BATCH) return "a batch marker inside a batch";
+            byte[] body = new byte[length - 1];
+            batch.get(at + 9, body);
+            out.add(new ScannedRecord(firstPosition + at, type, body));
+            at += 8 + length;
+        }
+        return null;
+    }
+
+    private static ByteBuffer read(FileChannel channel, ByteBuffer reuse, long offset, int length) throws IOException {
+        ByteBuffer buffer = reuse.capacity() >= length ? reuse : ByteBuffer.allocate(length);
+        buffer.clear().limit(length);
+        SegmentFile.readFully(channel, buffer, offset);
+        return buffer.flip();
+    }
+}

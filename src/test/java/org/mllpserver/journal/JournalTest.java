@@ -1,0 +1,202 @@
+package org.mllpserver.journal;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class JournalTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void appendsAndReadsBackInOrderAcrossReopen() throws IOException {
+        List<Long> positions = new ArrayList<>();
+        try (Journal journal = open(1 << 20)) {
+            for (int i = 0; i < 100; i++) positions.add(journal.append(RecordType.MESSAGE, body("record " + i)));
+        }
+        List<JournalReader.Entry> read = readAll();
+        assertEquals(100, read.size());
+        for (int i = 0; i < 100; i++) {
+            assertEquals(positions.get(i), read.get(i).position());
+            assertArrayEquals(body("record " + i), read.get(i).body());
+        }
+        List<Long> visited = new ArrayList<>();
+        try (Journal journal = Journal.open(settings(1 << 20), Clock.systemUTC(), ChannelFactory.DEFAULT,
+                (position, type, body) -> visited.add(position))) {
+            assertEquals(positions, visited, "recovery visits every record once, in order");
+            long next = journal.append(RecordType.MESSAGE, body("after reopen"));
+            assertTrue(next > positions.getLast());
+        }
+    }
+
+    @Test
+    void groupCommitGivesEveryConcurrentAppenderItsOwnDurablePosition() throws Exception {
+        int threads = 16;
+        int perThread = 200;
+        Map<Long, String> written = new ConcurrentHashMap<>();
+        try (Journal journal = open(1 << 20); var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                futures.add(pool.submit(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        String text = thread + "/" + i;
+                        written.put(journal.append(RecordType.MESSAGE, body(text)), text);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) f.get();
+            assertEquals(threads * perThread, written.size(), "positions are unique");
+            assertTrue(journal.stats().batches() < journal.stats().records(),
+                    "some forces covered several records: " + journal.stats().batches() + " batches for " + journal.stats().records());
+        }
+        Map<Long, String> read = new java.util.HashMap<>();
+        for (JournalReader.Entry e : readAll()) read.put(e.position(), new String(e.body(), StandardCharsets.UTF_8));
+        assertEquals(written, read);
+    }
+
+    @Test
+    void rollsSegmentsNamedByTheirFirstPosition() throws IOException {
+        long segmentBytes = 64 * 1024;
+        byte[] kilobyte = new byte[1024];
+        try (Journal journal = open(segmentBytes)) {
+            for (int i = 0; i < 200; i++) journal.append(RecordType.MESSAGE, kilobyte);
+        }
+        List<Path> files = Recovery.segmentFiles(dir);
+        assertTrue(files.size() >= 3, files.toString());
+        long expectedBase = 0;
+        for (Path file : files) {
+            assertEquals(SegmentFile.fileName(expectedBase), file.getFileName().toString());
+            long size = Files.size(file);
+            assertTrue(size <= segmentBytes || file.equals(files.getLast()), file + " is " + size + " bytes");
+            expectedBase += size;
+        }
+        assertEquals(200, readAll().size());
+        try (Journal journal = open(segmentBytes)) {
+            assertEquals(expectedBase, journal.end());
+        }
+    }
+
+    @Test
+    void aRecordLargerThanASegmentGetsASegmentToItself() throws IOException {
+        try (Journal journal = open(64 * 1024)) {
+            journal.append(RecordType.MESSAGE, body("small"));
+            journal.append(RecordType.MESSAGE, new byte[200_000]);
+            journal.append(RecordType.MESSAGE, body("after"));
+        }
+        assertEquals(3, readAll().size());
+        assertEquals(3, Recovery.segmentFiles(dir).size());
+    }
+
+    @Test
+    void aSecondOpenOfTheSameDirectoryIsRefused() throws IOException {
+        try (Journal journal = open(1 << 20)) {
+            JournalLockedException e = assertThrows(JournalLockedException.class, () -> open(1 << 20));
+            assertTrue(e.getMessage().contains("in use by another process"));
+        }
+        try (Journal again = open(1 << 20)) {
+            again.append(RecordType.MESSAGE, body("after the first closed"));
+        }
+    }
+
+    @Test
+    void deletesOnlyClosedSegmentsWhoseNewestRecordIsOlderThanRetention() throws IOException {
+        AtomicLong now = new AtomicLong(Instant.parse("2026-11-01T00:00:00Z").toEpochMilli());
+        Clock clock = new Clock() {
+            @Override public ZoneOffset getZone() { return ZoneOffset.UTC; }
+            @Override public Clock withZone(java.time.ZoneId zone) { return this; }
+            @Override public Instant instant() { return Instant.ofEpochMilli(now.get()); }
+        };
+        Journal.Settings settings = new Journal.Settings(dir, 64 * 1024, Duration.ofDays(7));
+        try (Journal journal = Journal.open(settings, clock, ChannelFactory.DEFAULT, RecordVisitor.NONE)) {
+            for (int i = 0; i < 100; i++) journal.append(RecordType.MESSAGE, new byte[1024]); // two closed segments, day 0
+            now.addAndGet(Duration.ofDays(3).toMillis());
+            for (int i = 0; i < 100; i++) journal.append(RecordType.MESSAGE, new byte[1024]); // more segments, day 3
+            int before = Recovery.segmentFiles(dir).size();
+            now.addAndGet(Duration.ofDays(6).toMillis()); // day 9: day-0 segments are 9 days old, day-3 ones 6
+            int deleted = journal.deleteExpired();
+            assertTrue(deleted >= 1, "the day-0 segments go");
+            assertEquals(before - deleted, Recovery.segmentFiles(dir).size());
+            now.addAndGet(Duration.ofDays(30).toMillis());
+            journal.deleteExpired();
+            assertEquals(1, Recovery.segmentFiles(dir).size(), "the active segment is never deleted");
+            journal.append(RecordType.MESSAGE, body("still appending"));
+        }
+        try (Journal reopened = Journal.open(settings, clock, ChannelFactory.DEFAULT, RecordVisitor.NONE)) {
+            reopened.append(RecordType.MESSAGE, body("reopens after deletions: the first segment need not start at 0"));
+        }
+    }
+
+    @Test
+    void messageAndRefusedFrameBodiesRoundTrip() {
+        RecordIds ids = new RecordIds(Clock.systemUTC(), new Random(5));
+        StoredMessage message = new StoredMessage(ids.next(), Instant.parse("2026-11-22T10:15:30.123Z"), "/10.0.0.1:5000", "CN=lab",
+                "LAB^1.2^ISO", "HOSP", "ORU^R01^ORU_R01", "MSG-1", "UTF-8", List.of("ehr", "archive"), "MSH|é".getBytes(StandardCharsets.UTF_8));
+        assertEquals(message, StoredMessage.decode(message.encode()));
+        RefusedFrame refused = new RefusedFrame(ids.next(), Instant.now(), "/10.0.0.1:5000", "", "X", "203 bad version", new byte[]{0, 1, 2});
+        assertEquals(refused, RefusedFrame.decode(refused.encode()));
+        assertThrows(IllegalArgumentException.class, () -> StoredMessage.decode(new byte[]{1, 2, 3}));
+    }
+
+    @Test
+    void recordIdsAreVersion7AndTimeOrdered() {
+        AtomicLong now = new AtomicLong(1_700_000_000_000L);
+        Clock clock = new Clock() {
+            @Override public ZoneOffset getZone() { return ZoneOffset.UTC; }
+            @Override public Clock withZone(java.time.ZoneId zone) { return this; }
+            @Override public Instant instant() { return Instant.ofEpochMilli(now.get()); }
+        };
+        RecordIds ids = new RecordIds(clock, new Random(9));
+        UUID first = ids.next();
+        now.incrementAndGet();
+        UUID second = ids.next();
+        assertEquals(7, first.version());
+        assertEquals(2, first.variant());
+        assertEquals(1_700_000_000_000L, first.getMostSignificantBits() >>> 16);
+        assertTrue(first.toString().compareTo(second.toString()) < 0);
+    }
+
+    // --- helpers -------------------------------------------------------------------------
+
+    private Journal open(long segmentBytes) throws IOException {
+        return Journal.open(settings(segmentBytes), Clock.systemUTC(), ChannelFactory.DEFAULT, RecordVisitor.NONE);
+    }
+
+    private Journal.Settings settings(long segmentBytes) {
+        return new Journal.Settings(dir, segmentBytes, Duration.ofDays(7));
+    }
+
+    private List<JournalReader.Entry> readAll() throws IOException {
+        List<JournalReader.Entry> entries = new ArrayList<>();
+        JournalReader.read(dir, 0, entries::add);
+        return entries;
+    }
+
+    static byte[] body(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+}
