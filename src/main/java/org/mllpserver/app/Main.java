@@ -40,6 +40,7 @@ public final class Main {
         return switch (command) {
             case "serve" -> serve(env, err);
             case "send" -> SendCommand.run(rest, out, err);
+            case "journal" -> JournalCommand.run(rest, env, out, err);
             case "help", "--help", "-h" -> {
                 usage(out);
                 yield EXIT_OK;
@@ -84,6 +85,8 @@ public final class Main {
                   (no command), serve   run the MLLP server (configured by environment variables)
                   send [--to host:port] [--timeout 10s] [--count N] [--rate N] [--quiet] FILE...
                                         send HL7 messages and print each ACK's MSA line
+                  journal list [--since 1h]   one line per journal record (works while the server runs)
+                  journal show ID [--raw]     a record's message (ID: record id or position)
                   test                  run the whole test suite (run.sh only)
                   help                  this text
 

@@ -4,8 +4,15 @@ import org.mllpserver.config.ServerConfig;
 import org.mllpserver.hl7.AckWriter;
 import org.mllpserver.hl7.ControlIds;
 import org.mllpserver.hl7.MessageReader;
+import org.mllpserver.intake.DuplicateIndex;
 import org.mllpserver.intake.Intake;
 import org.mllpserver.intake.IntakeStats;
+import org.mllpserver.journal.ChannelFactory;
+import org.mllpserver.journal.Journal;
+import org.mllpserver.journal.RecordIds;
+import org.mllpserver.journal.RecordType;
+import org.mllpserver.journal.RecordVisitor;
+import org.mllpserver.journal.StoredMessage;
 import org.mllpserver.mllp.ListenerStats;
 import org.mllpserver.mllp.MllpListener;
 
@@ -15,13 +22,18 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static java.lang.System.Logger.Level.ERROR;
 import static java.lang.System.Logger.Level.INFO;
 
 /**
  * The composition root: builds every part from the configuration, starts them in dependency
- * order (reader, intake, then the listener that feeds them) and stops them in reverse.
+ * order (journal with recovery and the duplicate index, reader, intake, then the listener that
+ * feeds them) and stops them in reverse (drain the listener, then close the journal).
  */
 public final class Server {
 
@@ -32,25 +44,52 @@ public final class Server {
     private static final byte[] WARM_UP_MESSAGE = ("MSH|^~\\&|WARMUP|WARMUP|MLLP|SERVER|20260101000000||ADT^A01^ADT_A01|WARMUP|P|2.5\r"
             + "EVN|A01|20260101000000\rPID|1||1^^^WARMUP||WARMUP^WARMUP\rPV1|1|N\r").getBytes(StandardCharsets.US_ASCII);
 
+    /** How often expired journal segments are looked for. */
+    private static final Duration HOUSEKEEPING_PERIOD = Duration.ofMinutes(1);
+
     private final ServerConfig config;
     private final MllpListener listener;
+    private final Journal journal;
+    private final DuplicateIndex duplicates;
+    private final ScheduledExecutorService housekeeping;
     private final IntakeStats intakeStats;
 
-    private Server(ServerConfig config, MllpListener listener, IntakeStats intakeStats) {
+    private Server(ServerConfig config, MllpListener listener, Journal journal, DuplicateIndex duplicates,
+                   ScheduledExecutorService housekeeping, IntakeStats intakeStats) {
         this.config = config;
         this.listener = listener;
+        this.journal = journal;
+        this.duplicates = duplicates;
+        this.housekeeping = housekeeping;
         this.intakeStats = intakeStats;
     }
 
     /** Builds and starts the server; returns once the listener accepts connections. */
     public static Server start(ServerConfig config, Clock clock) throws IOException {
+        return start(config, clock, ChannelFactory.DEFAULT);
+    }
+
+    /** As {@link #start(ServerConfig, Clock)}, with the journal's files opened by {@code channels} (tests inject faults). */
+    public static Server start(ServerConfig config, Clock clock, ChannelFactory channels) throws IOException {
+        DuplicateIndex duplicates = new DuplicateIndex(config.dedupWindow(), clock);
+        Journal journal = Journal.open(config.journal(), clock, channels, rememberAccepted(duplicates));
+        try {
+            return start(config, clock, journal, duplicates);
+        } catch (IOException | RuntimeException e) {
+            journal.close();
+            throw e;
+        }
+    }
+
+    private static Server start(ServerConfig config, Clock clock, Journal journal, DuplicateIndex duplicates) throws IOException {
         MessageReader reader = new MessageReader(config.reader());
         if (!(reader.read(WARM_UP_MESSAGE) instanceof MessageReader.Parsed)) {
             throw new IllegalStateException("the built-in warm-up message did not parse");
         }
-        AckWriter acks = new AckWriter(config.acks(), new ControlIds(new SecureRandom()), clock);
+        SecureRandom random = new SecureRandom();
+        AckWriter acks = new AckWriter(config.acks(), new ControlIds(random), clock);
         IntakeStats intakeStats = new IntakeStats();
-        Intake intake = new Intake(reader, acks, config.intake(), intakeStats);
+        Intake intake = new Intake(reader, acks, journal, duplicates, new RecordIds(clock, random), clock, config.intake(), intakeStats);
         ServerSocket socket = new ServerSocket();
         try {
             socket.setReuseAddress(true);
@@ -62,8 +101,30 @@ public final class Server {
         AtomicLong connectionIds = new AtomicLong();
         MllpListener listener = new MllpListener("plain", socket, config.limits(), intake, new ListenerStats(),
                 connectionIds::incrementAndGet, System::nanoTime);
+        ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("housekeeping").daemon(true).factory());
+        housekeeping.scheduleWithFixedDelay(() -> deleteExpired(journal), 0, HOUSEKEEPING_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         listener.start();
-        return new Server(config, listener, intakeStats);
+        return new Server(config, listener, journal, duplicates, housekeeping, intakeStats);
+    }
+
+    /** Feeds the duplicate index from the messages found in the journal at start. */
+    private static RecordVisitor rememberAccepted(DuplicateIndex duplicates) {
+        if (!duplicates.enabled()) return RecordVisitor.NONE;
+        return (position, type, body) -> {
+            if (type != RecordType.MESSAGE) return;
+            StoredMessage message = StoredMessage.decode(body);
+            DuplicateIndex.Key.of(message.sendingApplication(), message.sendingFacility(), message.controlId())
+                    .ifPresent(key -> duplicates.remember(key, message.receivedAt()));
+        };
+    }
+
+    private static void deleteExpired(Journal journal) {
+        try {
+            journal.deleteExpired();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(ERROR, "journal: deleting expired segments failed; trying again in " + HOUSEKEEPING_PERIOD.toMinutes() + " min: " + e);
+        }
     }
 
     /** The port the MLLP listener is bound to (useful with port 0). */
@@ -79,12 +140,26 @@ public final class Server {
         return intakeStats;
     }
 
+    public Journal journal() {
+        return journal;
+    }
+
+    public DuplicateIndex duplicates() {
+        return duplicates;
+    }
+
     /** Stops accepting and drains: frames in flight are answered within DRAIN_TIMEOUT. */
     public void stop() throws InterruptedException {
         Duration timeout = config.drainTimeout();
         LOG.log(INFO, "shutting down: {0} connection(s) open, DRAIN_TIMEOUT={1} ms",
                 String.valueOf(listener.stats().open()), String.valueOf(timeout.toMillis()));
         int forced = listener.drain(timeout);
+        housekeeping.shutdownNow();
+        try {
+            journal.close();
+        } catch (IOException e) {
+            LOG.log(ERROR, "closing the journal failed (every acknowledged message had been forced already): " + e);
+        }
         LOG.log(INFO, "stopped ({0} connection(s) had to be closed at the end of the drain)", String.valueOf(forced));
     }
 }

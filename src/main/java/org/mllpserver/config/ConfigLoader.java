@@ -5,10 +5,13 @@ import org.mllpserver.hl7.AckWriter;
 import org.mllpserver.hl7.Charsets;
 import org.mllpserver.hl7.MessageReader;
 import org.mllpserver.intake.Intake;
+import org.mllpserver.journal.Journal;
 import org.mllpserver.mllp.ListenAddress;
 import org.mllpserver.mllp.MllpListener;
 
 import java.nio.charset.Charset;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,6 +30,9 @@ public final class ConfigLoader {
     private static final long MIN_FRAME_BYTES = 1024;
     private static final long MAX_FRAME_BYTES = 1L << 30;
     private static final int MAX_CONNECTION_LIMIT = 1_000_000;
+    private static final long MIN_SEGMENT_BYTES = 64 * 1024;
+    private static final long MAX_SEGMENT_BYTES = 1L << 40;
+    private static final Duration MAX_RETENTION = Duration.ofDays(3650);
 
     private final Map<String, String> env;
     private final List<String> problems = new ArrayList<>();
@@ -59,8 +65,17 @@ public final class ConfigLoader {
         Intake.Settings intake = new Intake.Settings(
                 read(Variable.ERROR_ACK_CODE, ConfigLoader::errorAckCode),
                 read(Variable.LOG_PAYLOADS, Values::bool));
+        Journal.Settings journal = new Journal.Settings(
+                read(Variable.DATA_DIR, ConfigLoader::path).resolve("journal"),
+                size(Variable.JOURNAL_SEGMENT_SIZE, MIN_SEGMENT_BYTES, MAX_SEGMENT_BYTES),
+                duration(Variable.RETENTION, Duration.ofMinutes(1), MAX_RETENTION));
+        Duration dedupWindow = duration(Variable.DEDUP_WINDOW, Duration.ZERO, MAX_RETENTION);
+        if (dedupWindow.compareTo(journal.retention()) > 0) {
+            problems.add("DEDUP_WINDOW (" + dedupWindow + ") must not exceed RETENTION (" + journal.retention()
+                    + "): messages older than RETENTION are gone from the journal, so after a restart they could not be recognised");
+        }
         LogSettings logging = new LogSettings(read(Variable.LOG_LEVEL, ConfigLoader::level), intake.logPayloads());
-        return new ServerConfig(listen, limits, drain, reader, acks, intake, logging);
+        return new ServerConfig(listen, limits, drain, reader, acks, intake, journal, dedupWindow, logging);
     }
 
     /** Parses the variable; on failure records the problem and carries on with the default. */
@@ -104,6 +119,14 @@ public final class ConfigLoader {
             case Charsets.NotMllpSafe unsafe -> throw new IllegalArgumentException("cannot be carried over MLLP (UTF-16/UTF-32)");
             case Charsets.Unknown unknown -> throw new IllegalArgumentException("is not a known charset (HL7 table 0211 name or Java name)");
         };
+    }
+
+    private static Path path(String text) {
+        try {
+            return Path.of(text.strip()).toAbsolutePath().normalize();
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException("is not a valid path (" + e.getReason() + ")");
+        }
     }
 
     private static AckCode errorAckCode(String text) {

@@ -3,6 +3,7 @@ package org.mllpserver.config;
 import org.mllpserver.hl7.AckWriter;
 import org.mllpserver.hl7.MessageReader;
 import org.mllpserver.intake.Intake;
+import org.mllpserver.journal.Journal;
 import org.mllpserver.mllp.ListenAddress;
 import org.mllpserver.mllp.MllpListener;
 
@@ -16,5 +17,7 @@ public record ServerConfig(
         MessageReader.Settings reader,
         AckWriter.Settings acks,
         Intake.Settings intake,
+        Journal.Settings journal,
+        Duration dedupWindow,
         LogSettings logging) {
 }

@@ -14,8 +14,9 @@ final class Values {
     private Values() {
     }
 
-    /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, {@code 7d}. */
+    /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, {@code 7d}; a bare {@code 0} is zero. */
     static Duration duration(String text) {
+        if (text.strip().equals("0")) return Duration.ZERO;
         Matcher m = DURATION.matcher(text.strip());
         if (!m.matches()) throw new IllegalArgumentException("is not a duration (use e.g. 500ms, 30s, 5m, 1h, 7d)");
         long amount = Long.parseLong(m.group(1));

@@ -16,6 +16,10 @@ public enum Variable {
     ERROR_ACK_CODE("AE", "MSA-1 for unparseable messages and internal errors: `AE` or `AR`"),
     ACK_SENDING_APPLICATION("", "MSH-3 of our ACKs (HD, e.g. `MLLP^1.2.3^ISO`); empty = the inbound MSH-5"),
     ACK_SENDING_FACILITY("", "MSH-4 of our ACKs; empty = the inbound MSH-6"),
+    DATA_DIR("./data", "where the journal lives (created if missing); one server per directory"),
+    JOURNAL_SEGMENT_SIZE("64MiB", "a journal segment file is closed and a new one started at this size"),
+    DEDUP_WINDOW("24h", "a message whose MSH-3, MSH-4 and MSH-10 were accepted within this time gets the original ACK again and is not stored twice; 0 = off"),
+    RETENTION("7d", "journal segments are deleted only when their newest record is older than this"),
     LOG_LEVEL("INFO", "`ERROR`, `WARNING`, `INFO`, `DEBUG` or `TRACE`"),
     LOG_PAYLOADS("false", "log each message's text. Patient data: leave off in production");
 

@@ -7,10 +7,18 @@ import org.mllpserver.hl7.ErrorCode;
 import org.mllpserver.hl7.MessageReader;
 import org.mllpserver.hl7.MshHeader;
 import org.mllpserver.hl7.Problem;
+import org.mllpserver.journal.Journal;
+import org.mllpserver.journal.RecordIds;
+import org.mllpserver.journal.RecordType;
+import org.mllpserver.journal.RefusedFrame;
+import org.mllpserver.journal.StoredMessage;
 import org.mllpserver.mllp.FrameHandler;
 import org.mllpserver.mllp.Peer;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -22,11 +30,15 @@ import static java.lang.System.Logger.Level.WARNING;
  * Frame to answer: read the message, decide, make it durable, acknowledge.
  *
  * <pre>
- *   frame ─▶ decode + check + parse ─▶ [rules: issue 4] ─▶ storeBeforeAck ─▶ AA/CA
- *                 │ refused                    │ rule failed        │ storage failed
- *                 ▼                            ▼                    ▼
- *           AE (ERROR_ACK_CODE) + ERR     AR + ERR             AE + ERR
+ *   frame ─▶ decode + check + parse ─▶ duplicate? ─▶ [rules: issue 4] ─▶ storeBeforeAck ─▶ AA/CA
+ *                 │ refused                 │ yes           │ rule failed        │ storage failed
+ *                 ▼                         ▼               ▼                    ▼
+ *     keep raw (REFUSED_FRAME), AE     original ACK     AR + ERR             AE + ERR
  * </pre>
+ *
+ * <p>Durable steps, in order: a message is appended to the journal and forced; only then is AA
+ * written to the socket. A duplicate is answered from the index without a write. A refused
+ * frame is kept raw in the journal (forced) before its AE, so nothing a sender gave us is lost.
  *
  * <p>Every frame gets an answer (unless an enhanced-mode sender asked for none), and
  * {@link #onFrame} never throws: a bug in here still answers AE. Log lines carry the control
@@ -49,39 +61,50 @@ public final class Intake implements FrameHandler {
     }
 
     private static final System.Logger LOG = System.getLogger(Intake.class.getName());
+    private static final Decoding.Decoded NOTHING_DECODED = new Decoding.Decoded("", StandardCharsets.ISO_8859_1, "", Optional.empty());
 
     private final MessageReader reader;
     private final AckWriter acks;
+    private final Journal journal;
+    private final DuplicateIndex duplicates;
+    private final RecordIds ids;
+    private final Clock clock;
     private final Settings settings;
     private final IntakeStats stats;
 
-    public Intake(MessageReader reader, AckWriter acks, Settings settings, IntakeStats stats) {
+    public Intake(MessageReader reader, AckWriter acks, Journal journal, DuplicateIndex duplicates, RecordIds ids, Clock clock,
+                  Settings settings, IntakeStats stats) {
         this.reader = reader;
         this.acks = acks;
+        this.journal = journal;
+        this.duplicates = duplicates;
+        this.ids = ids;
+        this.clock = clock;
         this.settings = settings;
         this.stats = stats;
     }
 
     @Override
     public Optional<byte[]> onFrame(byte[] payload, Peer peer) {
+        Instant receivedAt = clock.instant();
         try {
             logPayload(payload, peer);
             return switch (reader.read(payload)) {
-                case MessageReader.Refused refused -> answer(refused, settings.errorAckCode(), refused.problems(), peer);
-                case MessageReader.Parsed parsed -> accept(parsed, payload, peer);
+                case MessageReader.Refused refused -> refuse(refused, payload, peer, receivedAt);
+                case MessageReader.Parsed parsed -> accept(parsed, payload, peer, receivedAt);
             };
         } catch (RuntimeException e) {
-            // A bug, not bad input: the sender still gets an answer, and we get a stack trace.
+            // A bug, not bad input: the sender still gets an answer, we keep the frame and get a stack trace.
             LOG.log(ERROR, peer + ": internal error while handling a frame; answering " + settings.errorAckCode(), e);
             Problem problem = Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "internal error in the server");
-            Decoding.Decoded nothing = new Decoding.Decoded("", StandardCharsets.ISO_8859_1, "", Optional.empty());
-            return answer(MessageReader.Refused.unaddressed(List.of(problem), nothing), settings.errorAckCode(), List.of(problem), peer);
+            return refuse(MessageReader.Refused.unaddressed(List.of(problem), NOTHING_DECODED), payload, peer, receivedAt);
         }
     }
 
     @Override
     public Optional<byte[]> onOversizeFrame(byte[] head, Peer peer) {
         MessageReader.Refused refused = reader.refuseOversize(head, head.length);
+        keepRefused(refused, head, peer, clock.instant());
         if (refused.header().isEmpty()) {
             LOG.log(WARNING, "{0}: frame over MAX_FRAME_SIZE refused; MSH-10 not readable in its first bytes, so no NAK", peer);
             return Optional.empty();
@@ -89,19 +112,61 @@ public final class Intake implements FrameHandler {
         return answer(refused, settings.errorAckCode(), refused.problems(), peer);
     }
 
-    private Optional<byte[]> accept(MessageReader.Parsed parsed, byte[] raw, Peer peer) {
-        // Issue 4: the CEL validation rules run here; a failing rule answers AR with an ERR naming it.
-        AckCode code = storeBeforeAck(parsed, raw, peer);
-        return answer(parsed, code, List.of(), peer);
+    private Optional<byte[]> refuse(MessageReader.Refused refused, byte[] raw, Peer peer, Instant receivedAt) {
+        keepRefused(refused, raw, peer, receivedAt);
+        return answer(refused, settings.errorAckCode(), refused.problems(), peer);
+    }
+
+    private Optional<byte[]> accept(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt) {
+        MshHeader header = parsed.message().header();
+        DuplicateIndex.Claim claim = duplicates.claim(DuplicateIndex.Key.of(header.field(3), header.field(4), header.controlId()));
+        if (claim instanceof DuplicateIndex.Duplicate duplicate) {
+            LOG.log(INFO, "{0}: control id ''{1}'' is a duplicate of a message accepted at {2}; answered AA again, not stored",
+                    peer, header.controlId(), duplicate.originallyAccepted());
+            return answer(parsed, AckCode.AA, List.of(), peer);
+        }
+        DuplicateIndex.Fresh fresh = (DuplicateIndex.Fresh) claim;
+        boolean stored = false;
+        try {
+            // Issue 4: the CEL validation rules and connector filters run here, before the write.
+            storeBeforeAck(parsed, raw, peer, receivedAt);
+            stored = true;
+        } catch (IOException e) {
+            LOG.log(ERROR, "{0}: control id ''{1}'' could not be stored durably, answering {2}: {3}",
+                    peer, header.controlId(), settings.errorAckCode(), e.getMessage());
+            Problem problem = Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR,
+                    "the message could not be stored durably and was not accepted; send it again");
+            return answer(parsed, settings.errorAckCode(), List.of(problem), peer);
+        } finally {
+            if (stored) fresh.accepted();
+            else fresh.abandoned();
+        }
+        return answer(parsed, AckCode.AA, List.of(), peer);
     }
 
     /**
-     * THE DURABLE STEP. The journal (issue 3) appends {@code raw} here and returns only after the
-     * fsync that covers it; AA leaves the server only after this method returned AA. Until the
-     * journal exists, a well-formed message is acknowledged right after parsing.
+     * THE DURABLE STEP: appends the message, exactly as received, to the journal and returns only
+     * after the force that covers it returned. Throws when that did not happen; then no AA may
+     * be sent.
      */
-    private AckCode storeBeforeAck(MessageReader.Parsed parsed, byte[] raw, Peer peer) {
-        return AckCode.AA;
+    private void storeBeforeAck(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt) throws IOException {
+        MshHeader h = parsed.message().header();
+        StoredMessage message = new StoredMessage(ids.next(), receivedAt, String.valueOf(peer.remoteAddress()), "",
+                h.field(3), h.field(4), h.field(9), h.controlId(), parsed.decoding().replyCharset().name(), List.of(), raw);
+        journal.append(RecordType.MESSAGE, message.encode());
+    }
+
+    /** Keeps a refused frame raw with its reason; a failure here is logged, the sender is answered anyway. */
+    private void keepRefused(MessageReader.Refused refused, byte[] raw, Peer peer, Instant receivedAt) {
+        String controlId = refused.header().map(MshHeader::controlId).orElse("");
+        RefusedFrame frame = new RefusedFrame(ids.next(), receivedAt, String.valueOf(peer.remoteAddress()), "", controlId,
+                refused.problems().getFirst().toString(), raw);
+        try {
+            journal.append(RecordType.REFUSED_FRAME, frame.encode());
+        } catch (IOException e) {
+            LOG.log(ERROR, "{0}: could not keep a refused frame ({1} bytes, control id ''{2}''): {3}",
+                    peer, String.valueOf(raw.length), controlId, e.getMessage());
+        }
     }
 
     private Optional<byte[]> answer(MessageReader.Result read, AckCode code, List<Problem> problems, Peer peer) {

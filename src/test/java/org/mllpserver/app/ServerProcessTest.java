@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -113,6 +114,7 @@ class ServerProcessTest {
             command.addAll(List.of(args));
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
             builder.environment().clear();
+            if (!env.containsKey("DATA_DIR")) builder.environment().put("DATA_DIR", Files.createTempDirectory("mllp-child-").toString());
             builder.environment().putAll(env);
             return new Child(builder.start());
         }
@@ -139,9 +141,13 @@ class ServerProcessTest {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             process.destroyForcibly();
-            process.waitFor(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+            try {
+                process.waitFor(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -31,6 +31,10 @@ class ConfigLoaderTest {
             Map.entry(Variable.ERROR_ACK_CODE, "AA"),
             Map.entry(Variable.ACK_SENDING_APPLICATION, "APP\u0007"),
             Map.entry(Variable.ACK_SENDING_FACILITY, "FAC\r\n"),
+            Map.entry(Variable.DATA_DIR, "bad\u0000dir"),
+            Map.entry(Variable.JOURNAL_SEGMENT_SIZE, "1KiB"),
+            Map.entry(Variable.DEDUP_WINDOW, "forever"),
+            Map.entry(Variable.RETENTION, "0"),
             Map.entry(Variable.LOG_LEVEL, "LOUD"),
             Map.entry(Variable.LOG_PAYLOADS, "sometimes")));
 
@@ -75,6 +79,22 @@ class ConfigLoaderTest {
         assertEquals("", config.acks().sendingApplication());
         assertEquals(System.Logger.Level.INFO, config.logging().level());
         assertFalse(config.logging().payloads());
+        assertEquals(java.nio.file.Path.of("data", "journal").toAbsolutePath(), config.journal().directory());
+        assertEquals(64L << 20, config.journal().segmentBytes());
+        assertEquals(Duration.ofDays(7), config.journal().retention());
+        assertEquals(Duration.ofHours(24), config.dedupWindow());
+    }
+
+    @Test
+    void aDedupWindowLongerThanRetentionIsAProblem() {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ConfigLoader.load(Map.of("DEDUP_WINDOW", "8d", "RETENTION", "7d")));
+        assertTrue(e.problems().getFirst().startsWith("DEDUP_WINDOW"), e.getMessage());
+        assertEquals(Duration.ZERO, assertDoesNotThrowLoad(Map.of("DEDUP_WINDOW", "0")).dedupWindow());
+    }
+
+    private static ServerConfig assertDoesNotThrowLoad(Map<String, String> env) {
+        return org.junit.jupiter.api.Assertions.assertDoesNotThrow(() -> ConfigLoader.load(env));
     }
 
     @Test

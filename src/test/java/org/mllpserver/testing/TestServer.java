@@ -2,10 +2,13 @@ package org.mllpserver.testing;
 
 import org.mllpserver.app.Server;
 import org.mllpserver.config.ConfigLoader;
+import org.mllpserver.journal.ChannelFactory;
 import org.mllpserver.mllp.MllpClient;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -17,18 +20,37 @@ public final class TestServer implements AutoCloseable {
     public static final Duration REPLY_TIMEOUT = Duration.ofSeconds(10);
 
     private final Server server;
+    private final Path dataDir;
 
-    private TestServer(Server server) {
+    private TestServer(Server server, Path dataDir) {
         this.server = server;
+        this.dataDir = dataDir;
     }
 
-    /** Starts with the defaults, loopback port 0, and the given overrides (variable, value, ...). */
+    /**
+     * Starts with the defaults, loopback port 0, a fresh temporary DATA_DIR (removed on close),
+     * and the given overrides (variable, value, ...).
+     */
     public static TestServer start(String... overrides) throws Exception {
+        return start(ChannelFactory.DEFAULT, overrides);
+    }
+
+    public static TestServer start(ChannelFactory channels, String... overrides) throws Exception {
         Map<String, String> env = new HashMap<>();
         env.put("LISTEN_ADDR", "127.0.0.1:0");
         env.put("DRAIN_TIMEOUT", "5s");
         for (int i = 0; i < overrides.length; i += 2) env.put(overrides[i], overrides[i + 1]);
-        return new TestServer(Server.start(ConfigLoader.load(env), Clock.systemUTC()));
+        if (!env.containsKey("DATA_DIR")) env.put("DATA_DIR", Files.createTempDirectory("mllp-test-").toString());
+        Path dataDir = Path.of(env.get("DATA_DIR"));
+        return new TestServer(Server.start(ConfigLoader.load(env), Clock.systemUTC(), channels), dataDir);
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public Path journalDir() {
+        return dataDir.toAbsolutePath().normalize().resolve("journal");
     }
 
     public Server server() {
@@ -47,8 +69,27 @@ public final class TestServer implements AutoCloseable {
         return MllpClient.connect(new InetSocketAddress("127.0.0.1", port()), Duration.ofSeconds(5), replyTimeout, 1 << 20);
     }
 
-    @Override
-    public void close() throws InterruptedException {
+    /** Stops the server and leaves DATA_DIR in place (for a restart on the same data). */
+    public void stop() throws InterruptedException {
         server.stop();
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        deleteRecursively(dataDir);
+    }
+
+    public static void deleteRecursively(Path root) {
+        if (!Files.exists(root)) return;
+        try (var paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }
