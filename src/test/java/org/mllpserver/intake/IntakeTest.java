@@ -18,6 +18,7 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.logging.SimpleFormatter;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -64,6 +65,31 @@ class IntakeTest {
             assertEquals("AE", Hl7Text.of(client.exchange("not hl7 at all".getBytes(StandardCharsets.US_ASCII))).ackCode());
             assertEquals("AE", Hl7Text.of(client.exchange(new byte[0])).ackCode());
             assertEquals("AA", Hl7Text.of(client.exchange(message("GOOD-1", "2.5"))).ackCode());
+        }
+    }
+
+    @Test
+    void keepsEveryRefusedFrameRawWithItsReason() throws Exception {
+        byte[] garbage = {'n', 'o', 't', 0x00, (byte) 0xFF, ' ', 'h', 'l', '7'};
+        byte[] badVersion = message("BAD-3", "3.0");
+        try (TestServer server = TestServer.start("MAX_FRAME_SIZE", "1KiB"); MllpClient client = server.connect()) {
+            client.exchange(garbage);
+            client.exchange(badVersion);
+            byte[] big = (new String(message("BIG-2", "2.5"), StandardCharsets.US_ASCII) + "x".repeat(3000)).getBytes(StandardCharsets.US_ASCII);
+            client.exchange(big);
+            server.stop();
+            List<org.mllpserver.journal.RefusedFrame> kept = new java.util.ArrayList<>();
+            org.mllpserver.journal.JournalReader.read(server.journalDir(), 0, e -> {
+                if (e.type() == org.mllpserver.journal.RecordType.REFUSED_FRAME) kept.add(org.mllpserver.journal.RefusedFrame.decode(e.body()));
+            });
+            assertEquals(3, kept.size());
+            assertArrayEquals(garbage, kept.get(0).raw());
+            assertTrue(kept.get(0).reason().contains("no MSH segment"), kept.get(0).reason());
+            assertArrayEquals(badVersion, kept.get(1).raw());
+            assertEquals("BAD-3", kept.get(1).controlId());
+            assertTrue(kept.get(1).reason().startsWith("203 Unsupported version id"), kept.get(1).reason());
+            assertEquals(1024, kept.get(2).raw().length, "an oversize frame keeps what was read of it");
+            assertTrue(kept.get(2).reason().contains("MAX_FRAME_SIZE"), kept.get(2).reason());
         }
     }
 

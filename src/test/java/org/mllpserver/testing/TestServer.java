@@ -21,10 +21,13 @@ public final class TestServer implements AutoCloseable {
 
     private final Server server;
     private final Path dataDir;
+    private final boolean ownsDataDir;
+    private boolean stopped;
 
-    private TestServer(Server server, Path dataDir) {
+    private TestServer(Server server, Path dataDir, boolean ownsDataDir) {
         this.server = server;
         this.dataDir = dataDir;
+        this.ownsDataDir = ownsDataDir;
     }
 
     /**
@@ -40,9 +43,10 @@ public final class TestServer implements AutoCloseable {
         env.put("LISTEN_ADDR", "127.0.0.1:0");
         env.put("DRAIN_TIMEOUT", "5s");
         for (int i = 0; i < overrides.length; i += 2) env.put(overrides[i], overrides[i + 1]);
-        if (!env.containsKey("DATA_DIR")) env.put("DATA_DIR", Files.createTempDirectory("mllp-test-").toString());
+        boolean ownsDataDir = !env.containsKey("DATA_DIR");
+        if (ownsDataDir) env.put("DATA_DIR", Files.createTempDirectory("mllp-test-").toString());
         Path dataDir = Path.of(env.get("DATA_DIR"));
-        return new TestServer(Server.start(ConfigLoader.load(env), Clock.systemUTC(), channels), dataDir);
+        return new TestServer(Server.start(ConfigLoader.load(env), Clock.systemUTC(), channels), dataDir, ownsDataDir);
     }
 
     public Path dataDir() {
@@ -69,19 +73,22 @@ public final class TestServer implements AutoCloseable {
         return MllpClient.connect(new InetSocketAddress("127.0.0.1", port()), Duration.ofSeconds(5), replyTimeout, 1 << 20);
     }
 
-    /** Stops the server and leaves DATA_DIR in place (for a restart on the same data). */
-    public void stop() throws InterruptedException {
+    /** Stops the server (once) and leaves DATA_DIR in place, e.g. to read the journal or restart on it. */
+    public synchronized void stop() throws InterruptedException {
+        if (stopped) return;
+        stopped = true;
         server.stop();
     }
 
+    /** Stops the server; removes DATA_DIR when this class created it. */
     @Override
     public void close() {
         try {
-            server.stop();
+            stop();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        deleteRecursively(dataDir);
+        if (ownsDataDir) deleteRecursively(dataDir);
     }
 
     public static void deleteRecursively(Path root) {

@@ -1,0 +1,129 @@
+package org.mllpserver.intake;
+
+import org.junit.jupiter.api.Test;
+import org.mllpserver.mllp.MllpClient;
+import org.mllpserver.testing.Hl7Text;
+import org.mllpserver.testing.TestServer;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
+/** A message accepted within DEDUP_WINDOW gets its original answer again and is stored once. */
+class DuplicateTest {
+
+    @Test
+    void aRepeatGetsAaAndIsNotStoredAgainAlsoAfterARestart() throws Exception {
+        Path data = Files.createTempDirectory("mllp-dedup-");
+        try {
+            try (TestServer server = TestServer.start("DATA_DIR", data.toString()); MllpClient client = server.connect()) {
+                assertEquals("AA", send(client, adt("DUP-1", "FAC")));
+                assertEquals("AA", send(client, adt("DUP-1", "FAC")));
+                assertEquals("AA", send(client, adt("DUP-1", "OTHER-FAC")), "another facility's DUP-1 is another message");
+                assertEquals(1, server.server().duplicates().duplicates());
+                server.stop();
+            }
+            try (TestServer again = TestServer.start("DATA_DIR", data.toString()); MllpClient client = again.connect()) {
+                assertEquals("AA", send(client, adt("DUP-1", "FAC")), "the index was rebuilt from the journal");
+                assertEquals(1, again.server().duplicates().duplicates());
+                again.stop();
+                assertEquals(List.of("DUP-1", "DUP-1"), StorageFailureTest.storedControlIds(again.journalDir()));
+            }
+        } finally {
+            TestServer.deleteRecursively(data);
+        }
+    }
+
+    @Test
+    void aDuplicateIsAnsweredInTheModeItAsksFor() throws Exception {
+        try (TestServer server = TestServer.start(); MllpClient client = server.connect()) {
+            String enhanced = new String(adt("DUP-E", "FAC"), StandardCharsets.US_ASCII).replace("|P|2.5\r", "|P|2.5|||AL|NE\r");
+            assertEquals("CA", send(client, enhanced.getBytes(StandardCharsets.US_ASCII)));
+            assertEquals("CA", send(client, enhanced.getBytes(StandardCharsets.US_ASCII)));
+            assertEquals("AA", send(client, adt("DUP-E", "FAC")));
+        }
+    }
+
+    @Test
+    void messagesWithoutControlIdOrWithSuppressionOffAreStoredEachTime() throws Exception {
+        try (TestServer server = TestServer.start("DEDUP_WINDOW", "0"); MllpClient client = server.connect()) {
+            send(client, adt("SAME", "FAC"));
+            send(client, adt("SAME", "FAC"));
+            server.stop();
+            assertEquals(List.of("SAME", "SAME"), StorageFailureTest.storedControlIds(server.journalDir()));
+        }
+        try (TestServer server = TestServer.start(); MllpClient client = server.connect()) {
+            send(client, adt("", "FAC"));
+            send(client, adt("", "FAC"));
+            server.stop();
+            assertEquals(List.of("", ""), StorageFailureTest.storedControlIds(server.journalDir()));
+        }
+    }
+
+    @Test
+    void theSameMessageOnManyConnectionsAtOnceIsStoredOnce() throws Exception {
+        int senders = 8;
+        try (TestServer server = TestServer.start(); var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            CyclicBarrier start = new CyclicBarrier(senders);
+            List<Future<String>> answers = new ArrayList<>();
+            for (int i = 0; i < senders; i++) {
+                answers.add(pool.submit(() -> {
+                    try (MllpClient client = server.connect()) {
+                        start.await();
+                        return send(client, adt("RACE-1", "FAC"));
+                    }
+                }));
+            }
+            for (Future<String> answer : answers) assertEquals("AA", answer.get());
+            server.stop();
+            assertEquals(List.of("RACE-1"), StorageFailureTest.storedControlIds(server.journalDir()));
+            assertEquals(senders - 1, server.server().duplicates().duplicates());
+        }
+    }
+
+    @Test
+    void theWindowForgetsOldMessages() {
+        AtomicLong now = new AtomicLong(Instant.parse("2026-11-22T00:00:00Z").toEpochMilli());
+        Clock clock = new Clock() {
+            @Override public ZoneId getZone() { return ZoneOffset.UTC; }
+            @Override public Clock withZone(ZoneId zone) { return this; }
+            @Override public Instant instant() { return Instant.ofEpochMilli(now.get()); }
+        };
+        DuplicateIndex index = new DuplicateIndex(Duration.ofHours(24), clock);
+        Optional<DuplicateIndex.Key> key = DuplicateIndex.Key.of("APP", "FAC", "ID-1");
+        assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(key)).accepted();
+        now.addAndGet(Duration.ofHours(23).toMillis());
+        assertInstanceOf(DuplicateIndex.Duplicate.class, index.claim(key));
+        now.addAndGet(Duration.ofHours(2).toMillis());
+        assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(key)).abandoned();
+        assertEquals(0, index.size());
+        index.remember(DuplicateIndex.Key.of("APP", "FAC", "OLD").orElseThrow(), Instant.ofEpochMilli(now.get()).minus(Duration.ofDays(2)));
+        assertEquals(0, index.size(), "a message from the journal older than the window is not remembered");
+        assertEquals(DuplicateIndex.Key.of("AB", "C", "1"), DuplicateIndex.Key.of("AB", "C", "1"));
+        assertEquals(false, DuplicateIndex.Key.of("AB", "C", "1").equals(DuplicateIndex.Key.of("A", "BC", "1")));
+    }
+
+    private static String send(MllpClient client, byte[] message) throws java.io.IOException {
+        return Hl7Text.of(client.exchange(message)).ackCode();
+    }
+
+    private static byte[] adt(String controlId, String facility) {
+        return ("MSH|^~\\&|TEST|" + facility + "|MLLP|SERVER|20260101120000||ADT^A01^ADT_A01|" + controlId + "|P|2.5\r"
+                + "EVN|A01|20260101120000\rPID|1||42^^^TEST^MR||Test^Patient\rPV1|1|I\r").getBytes(StandardCharsets.US_ASCII);
+    }
+}

@@ -1,0 +1,90 @@
+package org.mllpserver.testing;
+
+import org.mllpserver.journal.ChannelFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+
+/**
+ * A {@link ChannelFactory} over the real file system whose channels fail on command: the faults
+ * a real disk cannot be made to produce at a chosen moment (an I/O error on write or force, a
+ * write cut short, a truncate that fails, a file that cannot be created).
+ */
+public final class FaultyDisk implements ChannelFactory {
+
+    public enum Fault { NONE, WRITE, PARTIAL_WRITE, FORCE, TRUNCATE_AND_WRITE, OPEN }
+
+    private volatile Fault fault = Fault.NONE;
+
+    public void fail(Fault next) {
+        this.fault = next;
+    }
+
+    public void heal() {
+        this.fault = Fault.NONE;
+    }
+
+    @Override
+    public FileChannel open(Path path, OpenOption... options) throws IOException {
+        if (fault == Fault.OPEN) throw new IOException("injected: cannot open " + path);
+        return new Channel(FileChannel.open(path, options));
+    }
+
+    private final class Channel extends FileChannel {
+        private final FileChannel real;
+
+        Channel(FileChannel real) {
+            this.real = real;
+        }
+
+        @Override
+        public int write(ByteBuffer src, long position) throws IOException {
+            switch (fault) {
+                case WRITE, TRUNCATE_AND_WRITE -> throw new IOException("injected: No space left on device");
+                case PARTIAL_WRITE -> {
+                    ByteBuffer half = src.slice(src.position(), Math.max(1, src.remaining() / 2));
+                    real.write(half, position);
+                    throw new IOException("injected: I/O error after a partial write");
+                }
+                default -> {
+                    return real.write(src, position);
+                }
+            }
+        }
+
+        @Override
+        public void force(boolean metaData) throws IOException {
+            if (fault == Fault.FORCE) throw new IOException("injected: fsync failed (EIO)");
+            real.force(metaData);
+        }
+
+        @Override
+        public FileChannel truncate(long size) throws IOException {
+            if (fault == Fault.TRUNCATE_AND_WRITE) throw new IOException("injected: truncate failed");
+            real.truncate(size);
+            return this;
+        }
+
+        @Override public int read(ByteBuffer dst) throws IOException { return real.read(dst); }
+        @Override public long read(ByteBuffer[] dsts, int offset, int length) throws IOException { return real.read(dsts, offset, length); }
+        @Override public int write(ByteBuffer src) throws IOException { return write(src, real.position()); }
+        @Override public long write(ByteBuffer[] srcs, int offset, int length) throws IOException { throw new UnsupportedOperationException(); }
+        @Override public long position() throws IOException { return real.position(); }
+        @Override public FileChannel position(long newPosition) throws IOException { real.position(newPosition); return this; }
+        @Override public long size() throws IOException { return real.size(); }
+        @Override public long transferTo(long position, long count, WritableByteChannel target) throws IOException { return real.transferTo(position, count, target); }
+        @Override public long transferFrom(ReadableByteChannel src, long position, long count) throws IOException { return real.transferFrom(src, position, count); }
+        @Override public int read(ByteBuffer dst, long position) throws IOException { return real.read(dst, position); }
+        @Override public MappedByteBuffer map(MapMode mode, long position, long size) throws IOException { return real.map(mode, position, size); }
+        @Override public FileLock lock(long position, long size, boolean shared) throws IOException { return real.lock(position, size, shared); }
+        @Override public FileLock tryLock(long position, long size, boolean shared) throws IOException { return real.tryLock(position, size, shared); }
+        @Override protected void implCloseChannel() throws IOException { real.close(); }
+    }
+}
