@@ -46,10 +46,16 @@ final class MessageFiles {
         return rewritten.getBytes(StandardCharsets.ISO_8859_1);
     }
 
-    /** True when MSH-15 (accept acknowledgment type) is NE: the sender asks for no answer. */
-    static boolean asksForNoAnswer(byte[] message) {
+    /** MSH-15 (accept acknowledgment type), upper case; empty when not valued. */
+    static String acceptAckType(byte[] message) {
         String[] fields = mshFields(new String(message, StandardCharsets.ISO_8859_1));
-        return fields.length > 14 && fields[14].strip().equalsIgnoreCase("NE");
+        return fields.length > 14 ? fields[14].strip().toUpperCase(java.util.Locale.ROOT) : "";
+    }
+
+    /** MSH-10 as written; empty when there is none. */
+    static String controlId(byte[] message) {
+        String[] fields = mshFields(new String(message, StandardCharsets.ISO_8859_1));
+        return fields.length > 9 ? fields[9] : "";
     }
 
     /** MSH split on MSH-1: index n-1 holds MSH-n (index 0 is "MSH"). */

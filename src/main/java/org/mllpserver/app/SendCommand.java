@@ -20,9 +20,12 @@ import java.util.concurrent.locks.LockSupport;
  * (and ERR lines when it is not AA/CA) and a summary. Exits 0 only when every answer was AA or CA.
  *
  * <p>{@code --count N} sends N messages in all, cycling through the files, with MSH-10 made unique
- * ({@code original.n}); {@code --rate N} paces sending to N messages per second. A message whose
- * MSH-15 is NE asks for no accept acknowledgement: it is sent without waiting and counted as
- * such.
+ * ({@code original.n}); {@code --rate N} paces sending to N messages per second.
+ *
+ * <p>Enhanced mode, as MSH-15 asks: NE is sent without waiting; ER gets an answer only on error,
+ * so a timeout means accepted; SU only on success, so a timeout means not accepted. A frame sent
+ * with NE may still be answered (the server answers a batch or an unreadable header in original
+ * mode): such an answer, whose MSA-2 is not the current message's, is reported and skipped.
  */
 final class SendCommand {
 
@@ -61,6 +64,7 @@ final class SendCommand {
         long negative = 0;
         long unanswered = 0;
         long notAcknowledged = 0;
+        int[] unawaited = {0}; // frames sent with NE on the current connection whose possible answers have not been seen
         long started = System.nanoTime();
         MllpClient client = null;
         try {
@@ -69,16 +73,31 @@ final class SendCommand {
                 Item item = items.get((int) (i % items.size()));
                 byte[] payload = options.count() > 0 ? MessageFiles.withControlIdSuffix(item.payload(), i + 1) : item.payload();
                 String label = options.count() > 0 ? item.label() + " (" + (i + 1) + ")" : item.label();
+                String acceptAck = MessageFiles.acceptAckType(payload);
                 byte[] reply;
                 try {
-                    if (client == null) client = MllpClient.connect(options.to(), CONNECT_TIMEOUT, options.timeout(), MAX_REPLY_BYTES);
-                    if (MessageFiles.asksForNoAnswer(payload)) {
-                        client.send(payload);
+                    if (client == null) {
+                        client = MllpClient.connect(options.to(), CONNECT_TIMEOUT, options.timeout(), MAX_REPLY_BYTES);
+                        unawaited[0] = 0;
+                    }
+                    client.send(payload);
+                    if (acceptAck.equals("NE")) {
+                        unawaited[0]++;
                         notAcknowledged++;
                         if (!options.quiet()) out.println(label + ": sent; MSH-15=NE asks for no acknowledgement");
                         continue;
                     }
-                    reply = client.exchange(payload);
+                    reply = awaitAnswer(client, MessageFiles.controlId(payload), unawaited, label, out);
+                } catch (java.net.SocketTimeoutException e) {
+                    if (acceptAck.equals("ER")) {
+                        positive++;
+                        if (!options.quiet()) out.println(label + ": no answer within the timeout: accepted (MSH-15=ER answers only errors)");
+                    } else {
+                        unanswered++;
+                        out.println(label + ": no answer (" + e.getMessage() + (acceptAck.equals("SU") ? "; MSH-15=SU: not accepted" : "") + ")");
+                    }
+                    client = closeQuietly(client);
+                    continue;
                 } catch (IOException e) {
                     unanswered++;
                     out.println(label + ": no answer (" + e.getMessage() + ")");
@@ -98,6 +117,21 @@ final class SendCommand {
                 total, options.to().getHostString() + ":" + options.to().getPort(), seconds, positive, negative, unanswered,
                 notAcknowledged == 0 ? "" : ", " + notAcknowledged + " not acknowledged as asked (MSH-15=NE)");
         return negative == 0 && unanswered == 0 ? Main.EXIT_OK : Main.EXIT_FAILURE;
+    }
+
+    /**
+     * The answer to the message just sent. While frames sent with NE are outstanding, an answer
+     * whose MSA-2 is not {@code controlId} is theirs: reported and skipped.
+     */
+    private static byte[] awaitAnswer(MllpClient client, String controlId, int[] unawaited, String label, PrintStream out)
+            throws IOException {
+        while (true) {
+            byte[] reply = client.awaitReply();
+            Answer answer = Answer.read(reply);
+            if (unawaited[0] == 0 || answer.acknowledgedId().equals(controlId)) return reply;
+            unawaited[0]--;
+            out.println(label + ": skipped an answer to an earlier frame sent with NE: " + answer.msa());
+        }
     }
 
     /** Sleeps until message {@code i} is due at {@code rate} per second (pacing, not synchronisation). */
@@ -186,10 +220,11 @@ final class SendCommand {
     }
 
     /** The parts of a reply the command prints: MSA, and ERR on a negative answer. */
-    record Answer(String msa, List<String> errors, boolean positive) {
+    record Answer(String msa, String acknowledgedId, List<String> errors, boolean positive) {
         static Answer read(byte[] reply) {
             String text = new String(reply, StandardCharsets.ISO_8859_1);
             String msa = "(no MSA segment in the answer)";
+            String acknowledgedId = "";
             List<String> errors = new ArrayList<>();
             boolean positive = false;
             for (String segment : text.split("\r")) {
@@ -197,11 +232,12 @@ final class SendCommand {
                     msa = segment;
                     String[] fields = segment.split(java.util.regex.Pattern.quote(String.valueOf(segment.charAt(3))), -1);
                     positive = fields.length > 1 && (fields[1].equals("AA") || fields[1].equals("CA"));
+                    acknowledgedId = fields.length > 2 ? fields[2] : "";
                 } else if (segment.startsWith("ERR")) {
                     errors.add(segment);
                 }
             }
-            return new Answer(msa, List.copyOf(errors), positive);
+            return new Answer(msa, acknowledgedId, List.copyOf(errors), positive);
         }
 
         String describe() {

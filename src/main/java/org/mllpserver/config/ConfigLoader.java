@@ -26,12 +26,19 @@ import java.util.function.Function;
  */
 public final class ConfigLoader {
 
+    /** Longer than any sensible idle or frame timeout: a larger value is a typo (e.g. a unit forgotten). */
     private static final Duration MAX_TIMEOUT = Duration.ofDays(30);
+    /** An MSH segment alone is about 100 bytes; below 1 KiB nearly every message would be refused. */
     private static final long MIN_FRAME_BYTES = 1024;
+    /** A frame is held in memory (and a record is limited to 1 GiB plus metadata). */
     private static final long MAX_FRAME_BYTES = 1L << 30;
+    /** Each connection is a virtual thread and a socket; beyond this, file descriptors run out first. */
     private static final int MAX_CONNECTION_LIMIT = 1_000_000;
+    /** Smaller segments would mean a file (and a directory fsync) every few messages. */
     private static final long MIN_SEGMENT_BYTES = 64 * 1024;
+    /** A segment is scanned whole at start; a terabyte would be a typo. */
     private static final long MAX_SEGMENT_BYTES = 1L << 40;
+    /** Ten years: beyond any retention duty, so a larger value is a typo. */
     private static final Duration MAX_RETENTION = Duration.ofDays(3650);
 
     private final Map<String, String> env;
@@ -84,7 +91,7 @@ public final class ConfigLoader {
         if (raw == null || raw.isBlank()) return parser.apply(variable.defaultValue());
         try {
             return parser.apply(raw);
-        } catch (IllegalArgumentException | ArithmeticException e) {
+        } catch (RuntimeException e) { // the parsers throw IllegalArgumentException; anything else is reported the same way
             problems.add(variable.name() + "='" + raw + "' " + e.getMessage());
             return parser.apply(variable.defaultValue());
         }

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Builds acknowledgements as ../docs/HL7-CONFORMANCE.md describes, from our own reading of the
+ * Builds acknowledgements as docs/hl7-conformance.md describes, from our own reading of the
  * inbound MSH (HAPI's {@code generateACK} drops HD components and writes an id file).
  *
  * <ul>
@@ -17,7 +17,8 @@ import java.util.Optional;
  *       component, unless the operator set the server's own application/facility.
  *   <li>MSH-7 now; MSH-9 {@code ACK^<inbound trigger>^ACK}; MSH-10 a new id ({@link ControlIds});
  *       MSH-11/12 copied (MSH-12 is 2.5 when the inbound version is missing or unsupported, so
- *       the reply is still valid HL7); no MSH-15/16; MSH-18 the charset the reply is encoded in.
+ *       the reply is still valid HL7); no MSH-15/16; MSH-18 names the charset the reply is
+ *       encoded in (from v2.3, which defined MSH-18).
  *   <li>MSA-2 = inbound MSH-10 exactly (even empty), or a generated id when MSH is unreadable;
  *       MSA-3 a short text on errors.
  *   <li>ERR on every answer other than AA/CA: from v2.5 one ERR per problem with ERR-2 location,
@@ -114,14 +115,15 @@ public final class AckWriter {
         fields.add(copied(inbound, 11, d));
         fields.add(versionSupported ? copied(inbound, 12, d) : FALLBACK_VERSION);
         for (int field = 13; field <= 17; field++) fields.add("");
-        fields.add(d.escape(msh18));
+        boolean hasMsh18 = inbound.flatMap(h -> Hl7Version.parse(h.versionId())).map(v -> v.isAtLeast(3, 0)).orElse(true);
+        fields.add(hasMsh18 ? d.escape(msh18) : "");
         return "MSH" + d.field() + d.encodingCharacters() + d.field() + joinTrimmed(fields, d.field());
     }
 
     private static String msa(AckCode code, String acknowledgedId, List<Problem> problems, Delimiters d) {
         String msa = "MSA" + d.field() + code + d.field() + acknowledgedId;
         if (code.isPositive() || problems.isEmpty()) return msa;
-        return msa + d.field() + d.escape(truncate(problems.getFirst().message(), MSA_3_MAX));
+        return msa + d.field() + d.escape(problems.getFirst().message(), MSA_3_MAX);
     }
 
     private static List<String> errV25(List<Problem> problems, Delimiters d) {
@@ -131,7 +133,7 @@ public final class AckWriter {
             char c = d.component();
             String location = p.location().map(l -> erl(l, c)).orElse("");
             String code = p.code().code() + "" + c + d.escape(p.code().text()) + c + "HL70357";
-            segments.add("ERR" + f + f + location + f + code + f + "E" + f + f + f + f + d.escape(truncate(p.message(), ERR_8_MAX)));
+            segments.add("ERR" + f + f + location + f + code + f + "E" + f + f + f + f + d.escape(p.message(), ERR_8_MAX));
         }
         return segments;
     }
@@ -184,9 +186,5 @@ public final class AckWriter {
         int last = fields.size();
         while (last > 0 && fields.get(last - 1).isEmpty()) last--;
         return String.join(String.valueOf(separator), fields.subList(0, last));
-    }
-
-    private static String truncate(String text, int max) {
-        return text.length() <= max ? text : text.substring(0, max - 3) + "...";
     }
 }

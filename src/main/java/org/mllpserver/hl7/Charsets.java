@@ -61,7 +61,8 @@ public final class Charsets {
         String mapped = TABLE_0211.get(key);
         if (mapped != null) return new Known(Charset.forName(mapped), name);
         Charset charset = javaCharset(name.strip());
-        if (charset == null) return new Unknown(name);
+        // A charset Java can only decode (x-JISAutoDetect, ISO-2022-CN) cannot encode the reply: of no use here.
+        if (charset == null || !charset.canEncode()) return new Unknown(name);
         if (!isAsciiCompatible(charset)) return new NotMllpSafe(name);
         return new Known(charset, name);
     }

@@ -14,18 +14,33 @@ public record Delimiters(char field, char component, char repetition, char escap
 
     /** Replaces delimiter characters in {@code text} with HL7 escape sequences; CR and LF become spaces. */
     public String escape(String text) {
-        StringBuilder out = new StringBuilder(text.length() + 8);
+        return escape(text, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #escape(String)}, but at most {@code maxLength} characters long: the text is cut,
+     * never an escape sequence, and a cut is marked with "...".
+     */
+    public String escape(String text, int maxLength) {
+        StringBuilder out = new StringBuilder(Math.min(text.length() + 8, 1 << 16));
         for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c == escape) out.append(escape).append('E').append(escape);
-            else if (c == field) out.append(escape).append('F').append(escape);
-            else if (c == component) out.append(escape).append('S').append(escape);
-            else if (c == subcomponent) out.append(escape).append('T').append(escape);
-            else if (c == repetition) out.append(escape).append('R').append(escape);
-            else if (c == '\r' || c == '\n') out.append(' ');
-            else out.append(c);
+            String piece = escaped(text.charAt(i));
+            boolean last = i == text.length() - 1;
+            if (out.length() + piece.length() > maxLength - (last ? 0 : 3)) return out.append("...").toString();
+            out.append(piece);
         }
         return out.toString();
+    }
+
+    private String escaped(char c) {
+        if (c == escape) return "" + escape + 'E' + escape;
+        if (c == field) return "" + escape + 'F' + escape;
+        if (c == component) return "" + escape + 'S' + escape;
+        if (c == subcomponent) return "" + escape + 'T' + escape;
+        if (c == repetition) return "" + escape + 'R' + escape;
+        if (encodingCharacters.length() == 5 && c == encodingCharacters.charAt(4)) return "" + escape + 'P' + escape; // v2.7 truncation
+        if (c == '\r' || c == '\n') return " ";
+        return String.valueOf(c);
     }
 
     /**

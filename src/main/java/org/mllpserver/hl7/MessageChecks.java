@@ -103,7 +103,7 @@ final class MessageChecks {
     private static void checkSegments(String[] segments, char fieldSeparator, List<Problem> problems) {
         Map<String, Integer> sequence = new HashMap<>();
         int messages = 0;
-        for (int i = 0; i < segments.length; i++) {
+        for (int i = 0; i < segments.length && problems.size() < MAX_PROBLEMS; i++) {
             String segment = stripIndent(segments[i]);
             if (segment.isEmpty()) continue;
             String id = segmentId(segment);
@@ -138,16 +138,25 @@ final class MessageChecks {
             int seq = sequence.merge(id, 1, Integer::sum);
             Shape shape = shape(segment, d);
             values += shape.values();
-            if (shape.crowdedField() > 0) {
+            if (shape.crowdedField() > 0 && problems.size() < MAX_PROBLEMS) {
                 int field = shape.crowdedField();
                 problems.add(Problem.at(ErrorCode.DATA_TYPE_ERROR, id, seq, field, id + "-" + field + " has more than "
                         + MAX_COMPONENTS + " components or subcomponents; escape delimiters in data (\\S\\, \\T\\)"));
             }
         }
-        if (values > MAX_VALUES) {
-            problems.add(Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "the message holds more than " + MAX_VALUES
-                    + " values (fields, repetitions, components); split it into smaller messages"));
-        }
+        if (values > MAX_VALUES) problems.add(tooManyValues());
+    }
+
+    static Problem tooManyValues() {
+        return Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "the message holds more than " + MAX_VALUES
+                + " values (segments, fields, repetitions, components); split it into smaller messages");
+    }
+
+    /** Segment ends in normalised text (CR only): an upper bound on the segments, counted without splitting. */
+    static long segmentBreaks(String text) {
+        long breaks = 0;
+        for (int i = 0; i < text.length(); i++) if (text.charAt(i) == '\r') breaks++;
+        return breaks;
     }
 
     /** Values in a segment, and the first field (HL7 numbering) with too many components, or 0. */
@@ -189,8 +198,8 @@ final class MessageChecks {
         if (versionId.isEmpty()) {
             problems.add(Problem.inMsh(ErrorCode.REQUIRED_FIELD_MISSING, 12, "MSH-12 (version id) is empty"));
         } else if (version.isEmpty()) {
-            problems.add(Problem.inMsh(ErrorCode.UNSUPPORTED_VERSION_ID, 12,
-                    "MSH-12 version '" + versionId + "' is not supported; this server accepts 2.1 to 2.8.x"));
+            problems.add(Problem.inMshQuoting(ErrorCode.UNSUPPORTED_VERSION_ID, 12,
+                    "MSH-12 version %s is not supported; this server accepts 2.1 to 2.8.x", versionId));
         }
         boolean triggerRequired = version.map(v -> v.isAtLeast(4, 0)).orElse(false) && !header.messageType().equals("ACK");
         if (triggerRequired && !header.messageType().isEmpty() && header.triggerEvent().isEmpty()) {

@@ -99,6 +99,10 @@ public final class MessageReader {
     public Result read(byte[] payload) {
         Decoding.Decoded decoded = Decoding.decode(payload, settings.defaultCharset());
         String text = normalise(decoded.text());
+        if (MessageChecks.segmentBreaks(text) > MessageChecks.MAX_VALUES) {
+            // Refused before the text is split: a frame of millions of tiny segments must not become millions of strings.
+            return Refused.unaddressed(List.of(MessageChecks.tooManyValues()), decoded);
+        }
         String[] segments = text.split("\r");
         MshHeader.Scan scan = MshHeader.scan(text);
         if (decoded.problem().isPresent()) {
@@ -148,6 +152,11 @@ public final class MessageReader {
     private static boolean oneMessage(Optional<MshHeader> header, String[] segments) {
         return header.isPresent() && header.get().delimiters().isPresent() && header.get().isFirstSegment()
                 && MessageChecks.holdsOneMessage(segments);
+    }
+
+    /** Structures whose requirements are cached (for tests: the cache must stay bounded). */
+    int cachedStructures() {
+        return requiredSegments.cachedStructures();
     }
 
     private List<Problem> missingSegments(MshHeader header, String[] segments) {

@@ -27,6 +27,9 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class RequiredSegments {
 
+    /** ACK, ADT_A01, ORU_R01 ...: three letters or digits, optionally "_" and three more. */
+    private static final java.util.regex.Pattern STRUCTURE_NAME = java.util.regex.Pattern.compile("[A-Z][A-Z0-9]{2}(_[A-Z0-9]{3})?");
+
     private final DefaultModelClassFactory factory = new DefaultModelClassFactory();
     private final Map<String, String> eventToStructure;
     private final Map<String, Optional<Requirement>> cache = new ConcurrentHashMap<>();
@@ -42,10 +45,20 @@ final class RequiredSegments {
         }
     }
 
-    /** The requirement for a message type, trigger and (optional) structure from MSH-9. */
+    /**
+     * The requirement for a message type, trigger and (optional) structure from MSH-9. Only names
+     * shaped like HL7 structures are looked up (and cached), so senders cannot grow the cache
+     * with arbitrary MSH-9 values: it holds at most the structures HAPI defines plus misses of
+     * that shape.
+     */
     Optional<Requirement> forMessage(String type, String trigger, String structure) {
         String name = structureName(type, trigger, structure);
-        return name.isEmpty() ? Optional.empty() : cache.computeIfAbsent(name, this::load);
+        if (!STRUCTURE_NAME.matcher(name).matches()) return Optional.empty();
+        return cache.computeIfAbsent(name, this::load);
+    }
+
+    int cachedStructures() {
+        return cache.size();
     }
 
     private String structureName(String type, String trigger, String structure) {
@@ -57,7 +70,6 @@ final class RequiredSegments {
     }
 
     private Optional<Requirement> load(String structure) {
-        if (!structure.matches("[A-Z0-9]{3}(_[A-Z0-9]{3})?")) return Optional.empty();
         try {
             Class<? extends Message> type = factory.getMessageClass(structure, Version.V25.getVersion(), true);
             if (type == null) return Optional.empty();

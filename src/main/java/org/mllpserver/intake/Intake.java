@@ -61,7 +61,7 @@ public final class Intake implements FrameHandler {
     }
 
     private static final System.Logger LOG = System.getLogger(Intake.class.getName());
-    private static final Decoding.Decoded NOTHING_DECODED = new Decoding.Decoded("", StandardCharsets.ISO_8859_1, "", Optional.empty());
+    private static final Decoding.Decoded NOTHING_DECODED = new Decoding.Decoded("", StandardCharsets.ISO_8859_1, "8859/1", Optional.empty());
 
     private final MessageReader reader;
     private final AckWriter acks;
@@ -103,13 +103,18 @@ public final class Intake implements FrameHandler {
 
     @Override
     public Optional<byte[]> onOversizeFrame(byte[] head, Peer peer) {
-        MessageReader.Refused refused = reader.refuseOversize(head, head.length);
-        keepRefused(refused, head, peer, clock.instant());
-        if (refused.header().isEmpty()) {
-            LOG.log(WARNING, "{0}: frame over MAX_FRAME_SIZE refused; MSH-10 not readable in its first bytes, so no NAK", peer);
+        try {
+            MessageReader.Refused refused = reader.refuseOversize(head, head.length);
+            keepRefused(refused, head, peer, clock.instant());
+            if (refused.header().isEmpty()) {
+                LOG.log(WARNING, "{0}: frame over MAX_FRAME_SIZE refused; MSH-10 not readable in its first bytes, so no NAK", peer);
+                return Optional.empty();
+            }
+            return answer(refused, settings.errorAckCode(), refused.problems(), peer);
+        } catch (RuntimeException e) {
+            LOG.log(ERROR, peer + ": internal error while refusing an oversize frame; closing without a NAK", e);
             return Optional.empty();
         }
-        return answer(refused, settings.errorAckCode(), refused.problems(), peer);
     }
 
     private Optional<byte[]> refuse(MessageReader.Refused refused, byte[] raw, Peer peer, Instant receivedAt) {
@@ -121,8 +126,8 @@ public final class Intake implements FrameHandler {
         MshHeader header = parsed.message().header();
         DuplicateIndex.Claim claim = duplicates.claim(DuplicateIndex.Key.of(header.field(3), header.field(4), header.controlId()));
         if (claim instanceof DuplicateIndex.Duplicate duplicate) {
-            LOG.log(INFO, "{0}: control id ''{1}'' is a duplicate of a message accepted at {2}; answered AA again, not stored",
-                    peer, header.controlId(), duplicate.originallyAccepted());
+            LOG.log(INFO, "{0}: control id {1} is a duplicate of a message accepted at {2}; answered AA again, not stored",
+                    peer, Problem.controlIdForLog(header.controlId()), duplicate.originallyAccepted());
             return answer(parsed, AckCode.AA, List.of(), peer);
         }
         DuplicateIndex.Fresh fresh = (DuplicateIndex.Fresh) claim;
@@ -132,8 +137,8 @@ public final class Intake implements FrameHandler {
             storeBeforeAck(parsed, raw, peer, receivedAt);
             stored = true;
         } catch (IOException e) {
-            LOG.log(ERROR, "{0}: control id ''{1}'' could not be stored durably, answering {2}: {3}",
-                    peer, header.controlId(), settings.errorAckCode(), e.getMessage());
+            LOG.log(ERROR, "{0}: control id {1} could not be stored durably, answering {2}: {3}",
+                    peer, Problem.controlIdForLog(header.controlId()), settings.errorAckCode(), e.getMessage());
             Problem problem = Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR,
                     "the message could not be stored durably and was not accepted; send it again");
             return answer(parsed, settings.errorAckCode(), List.of(problem), peer);
@@ -164,8 +169,8 @@ public final class Intake implements FrameHandler {
         try {
             journal.append(RecordType.REFUSED_FRAME, frame.encode());
         } catch (IOException e) {
-            LOG.log(ERROR, "{0}: could not keep a refused frame ({1} bytes, control id ''{2}''): {3}",
-                    peer, String.valueOf(raw.length), controlId, e.getMessage());
+            LOG.log(ERROR, "{0}: could not keep a refused frame ({1} bytes, control id {2}): {3}",
+                    peer, String.valueOf(raw.length), Problem.controlIdForLog(controlId), e.getMessage());
         }
     }
 
@@ -177,10 +182,12 @@ public final class Intake implements FrameHandler {
     }
 
     private static void logRefusal(Optional<MshHeader> header, AckWriter.Reply reply, List<Problem> problems, Peer peer) {
-        String type = header.map(h -> h.messageType() + (h.triggerEvent().isEmpty() ? "" : "^" + h.triggerEvent())).orElse("?");
+        String type = header.map(h -> Problem.messageTypeForLog(h.messageType() + (h.triggerEvent().isEmpty() ? "" : "^" + h.triggerEvent())))
+                .orElse("?");
         String sent = reply.bytes().isPresent() ? "" : " (not sent: MSH-15 asked for none)";
-        LOG.log(WARNING, "{0}: NAK {1} for control id ''{2}'' ({3}){4}: {5}{6}", peer, reply.code(), reply.acknowledgedId(),
-                type, sent, problems.getFirst(), problems.size() > 1 ? " (+" + (problems.size() - 1) + " more)" : "");
+        LOG.log(WARNING, "{0}: NAK {1} for control id {2} ({3}){4}: {5}{6}", peer, reply.code(),
+                Problem.controlIdForLog(reply.acknowledgedId()), type, sent, problems.getFirst().toLogString(),
+                problems.size() > 1 ? " (+" + (problems.size() - 1) + " more)" : "");
     }
 
     private void logPayload(byte[] payload, Peer peer) {

@@ -24,8 +24,8 @@ import java.util.function.LongSupplier;
  *       deadline counted from its {@code 0x0B} (a slow drip of bytes does not extend it).
  * </ul>
  *
- * <p>Threading: one reader per connection, called only by that connection's thread, except
- * {@link #frameInProgress()}, which any thread may read.
+ * <p>Threading: one reader per connection, called only by that connection's thread; the
+ * {@code frameStarted} callback runs on that thread when a start byte is consumed.
  */
 public final class FrameReader {
 
@@ -68,26 +68,34 @@ public final class FrameReader {
     private final Duration idleTimeout;
     private final Duration frameTimeout;
     private final LongSupplier nanoClock;
+    private final Runnable frameStarted;
 
     private final byte[] buffer = new byte[READ_BUFFER_BYTES];
     private int position; // next unread byte in buffer
     private int limit;    // end of valid bytes in buffer
     private State state = State.HUNTING;
-    private volatile boolean frameInProgress;
 
-    private byte[] frame = new byte[4096];
+    private byte[] frame;
     private int frameLength;
     private long frameDeadlineNanos;
     private long junkBytes;
 
     public FrameReader(Source source, int maxFrameBytes, Duration idleTimeout, Duration frameTimeout,
                        LongSupplier nanoClock) {
+        this(source, maxFrameBytes, idleTimeout, frameTimeout, nanoClock, () -> { });
+    }
+
+    /** As above; {@code frameStarted} is told each time a start byte begins a frame. */
+    public FrameReader(Source source, int maxFrameBytes, Duration idleTimeout, Duration frameTimeout,
+                       LongSupplier nanoClock, Runnable frameStarted) {
         if (maxFrameBytes < 1) throw new IllegalArgumentException("maxFrameBytes must be positive");
         this.source = source;
         this.maxFrameBytes = maxFrameBytes;
         this.idleTimeout = idleTimeout;
         this.frameTimeout = frameTimeout;
         this.nanoClock = nanoClock;
+        this.frameStarted = frameStarted;
+        this.frame = new byte[initialFrameCapacity()];
     }
 
     /** Blocks until a frame is complete, the stream ends, a limit is hit or a timeout expires. */
@@ -109,19 +117,17 @@ public final class FrameReader {
         }
     }
 
-    /** True from a frame's {@code 0x0B} until the frame is returned. */
-    public boolean frameInProgress() {
-        return frameInProgress;
-    }
-
     /** Bytes discarded because they arrived outside a frame (trailer bytes not counted). */
     public long junkBytes() {
         return junkBytes;
     }
 
-    /** Bytes received but not yet consumed; used by tests and by the listener's drain check. */
-    int bufferedBytes() {
-        return limit - position;
+    /**
+     * True while a frame is being assembled, or a start byte is already buffered: the connection
+     * has a frame to finish. Trailer and junk bytes do not count.
+     */
+    boolean holdsFrameData() {
+        return state == State.IN_FRAME || indexOf(START_BLOCK, position, limit) >= 0;
     }
 
     /** Capacity held for the frame being assembled; never above the frame limit. */
@@ -166,9 +172,9 @@ public final class FrameReader {
         junkBytes += start - position;
         position = start + 1;
         state = State.IN_FRAME;
-        frameInProgress = true;
         frameLength = 0;
         frameDeadlineNanos = nanoClock.getAsLong() + frameTimeout.toNanos();
+        frameStarted.run();
         return null;
     }
 
@@ -202,9 +208,8 @@ public final class FrameReader {
 
     private Frame completeFrame() {
         byte[] payload = Arrays.copyOf(frame, frameLength);
-        if (frame.length > RETAINED_FRAME_BYTES) frame = new byte[4096];
+        if (frame.length > RETAINED_FRAME_BYTES) frame = new byte[initialFrameCapacity()];
         frameLength = 0;
-        frameInProgress = false;
         return new Frame(payload);
     }
 
@@ -213,6 +218,10 @@ public final class FrameReader {
         frame = new byte[0];
         frameLength = 0;
         return new TooLarge(head, maxFrameBytes);
+    }
+
+    private int initialFrameCapacity() {
+        return Math.min(4096, maxFrameBytes);
     }
 
     private TimedOut timedOut(boolean inFrame) {

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
@@ -159,6 +160,7 @@ public final class MllpListener {
         }
     }
 
+    /** Serves the socket on a new virtual thread; if that cannot start, the socket is closed and accepting goes on. */
     private void startConnection(Socket socket) {
         Connection connection = new Connection(connectionIds.getAsLong(), socket);
         stats.accepted.incrementAndGet();
@@ -166,9 +168,11 @@ public final class MllpListener {
         connections.put(connection.id, connection);
         try {
             Thread.ofVirtual().name("mllp-conn-" + connection.id).start(connection::run);
-        } catch (RuntimeException | Error e) {
+        } catch (RuntimeException | OutOfMemoryError e) {
             connection.release();
-            throw e;
+            LOG.log(System.Logger.Level.ERROR, name + " listener: could not start a thread for " + connection.peer
+                    + "; closed it and accepting goes on", e);
+            pause(ACCEPT_ERROR_BACKOFF);
         }
     }
 
@@ -199,15 +203,27 @@ public final class MllpListener {
         }
     }
 
-    /** One accepted socket and the loop that serves it. */
+    /**
+     * One accepted socket and the loop that serves it.
+     *
+     * <p>Its state decides what a drain may do, changed by compare-and-set on both sides: IDLE
+     * (waiting for the first byte of a frame, nothing buffered: a drain may close it), BUSY (a
+     * frame has started, is being handled or answered, or bytes are buffered: a drain lets it
+     * finish), CLOSING (the drain closed it while idle). The loop publishes IDLE before it checks
+     * whether a drain began, and the drain sets its flag before it looks at the connections, so
+     * one of the two always sees the other.
+     */
     private final class Connection {
+        private static final int BUSY = 0;
+        private static final int IDLE = 1;
+        private static final int CLOSING = 2;
+
         private final long id;
         private final Socket socket;
         private final Peer peer;
         private final long openedNanos;
+        private final AtomicInteger state = new AtomicInteger(BUSY);
         private volatile FrameReader reader;
-        /** True while the loop waits in {@link FrameReader#next()}. */
-        private volatile boolean awaitingFrame;
         private volatile String closedBecause;
         private long frames;
         private boolean junkLogged;
@@ -244,19 +260,22 @@ public final class MllpListener {
             FrameReader frames = new FrameReader((buffer, offset, length, timeout) -> {
                 socket.setSoTimeout(timeoutMillis(timeout));
                 return in.read(buffer, offset, length);
-            }, limits.maxFrameBytes(), limits.idleTimeout(), limits.frameTimeout(), nanoClock);
+            }, limits.maxFrameBytes(), limits.idleTimeout(), limits.frameTimeout(), nanoClock, () -> state.set(BUSY));
             this.reader = frames;
             while (true) {
-                if (draining) return "server is shutting down";
-                awaitingFrame = true;
+                if (!frames.holdsFrameData()) {
+                    state.set(IDLE);
+                    if (draining && state.compareAndSet(IDLE, CLOSING)) return "closed while idle: server is shutting down";
+                }
                 FrameReader.Result result = frames.next();
-                awaitingFrame = false;
+                state.set(BUSY);
                 logJunkOnce(frames);
                 switch (result) {
                     case FrameReader.Frame frame -> {
                         this.frames++;
                         stats.frames.incrementAndGet();
                         reply(out, handler.onFrame(frame.payload(), peer));
+                        if (draining && !frames.holdsFrameData()) return "server is shutting down";
                     }
                     case FrameReader.EndOfStream end -> {
                         return end.partialFrameBytes() == 0 ? "peer closed the connection"
@@ -301,8 +320,7 @@ public final class MllpListener {
 
         /** Drain: a connection waiting for a frame that has not started is closed now. */
         void closeIfWaitingForFrame() {
-            FrameReader current = reader;
-            if (awaitingFrame && (current == null || !current.frameInProgress())) {
+            if (state.compareAndSet(IDLE, CLOSING)) {
                 closedBecause = "closed while idle: server is shutting down";
                 closeQuietly(socket);
             }

@@ -146,6 +146,12 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aCharsetThatCanOnlyDecodeIsAConfigurationProblem() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(Map.of("DEFAULT_CHARSET", "ISO-2022-CN")));
+        assertTrue(e.problems().getFirst().startsWith("DEFAULT_CHARSET="), e.getMessage());
+    }
+
+    @Test
     void blankMeansDefault() throws ConfigException {
         assertEquals(Duration.ofSeconds(30), ConfigLoader.load(Map.of("IDLE_TIMEOUT", "  ")).limits().idleTimeout());
     }

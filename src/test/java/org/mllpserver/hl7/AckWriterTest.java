@@ -37,11 +37,31 @@ class AckWriterTest {
     private final MessageReader reader = new MessageReader(new MessageReader.Settings(StandardCharsets.ISO_8859_1, false));
 
     @Test
+    void msh18NamesTheCharsetTheAckIsEncodedInFromV23On() throws HL7Exception {
+        assertTrue(accept("MSH|^~\\&|A|B|C|D|20260101||ADT^A01|X|P|2.2\rEVN||20260101\rPID|1\rPV1|1\r").contains("|P|2.2\r"),
+                "v2.2 has no MSH-18");
+        MessageReader utf8Default = new MessageReader(new MessageReader.Settings(StandardCharsets.UTF_8, false));
+        MessageReader.Parsed parsed = (MessageReader.Parsed) utf8Default.read("MSH|^~\\&|A|B|C|D|20260101||ADT^A01|X|P|2.5\rEVN||20260101\rPID|1\rPV1|1\r"
+                .getBytes(StandardCharsets.UTF_8));
+        assertTrue(text(writer().reply(parsed, AckCode.AA, List.of()), StandardCharsets.UTF_8).contains("|P|2.5||||||UNICODE UTF-8\r"));
+    }
+
+    @Test
+    void ourTextIsEscapedBeforeItIsCutToMsa3sLength() throws HL7Exception {
+        String inbound = "MSH|^~\\&#|A|B|C|D|20260101||ADT^A01|T1|P|2.7\rEVN||20260101\rPID|1\rPV1|1\r";
+        Problem problem = Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "#|^".repeat(40));
+        String ack = refuse(inbound, AckCode.AE, problem);
+        String msa3 = ack.split("\r")[1].split("\\|", -1)[3];
+        assertTrue(msa3.length() <= AckWriter.MSA_3_MAX, msa3.length() + ": " + msa3);
+        assertTrue(msa3.startsWith("\\P\\\\F\\\\S\\") && msa3.endsWith("..."), "the truncation character is escaped too: " + msa3);
+    }
+
+    @Test
     void v23AcceptSwapsWholeHdFieldsAndCopiesTriggerProcessingIdAndVersion() throws HL7Exception {
         String inbound = "MSH|^~\\&|LABSYS^2.16.840.1.113883.19.1^ISO|MAIN LAB^1.2.3^ISO|EHR|GENHOSP^4.5.6^ISO|20260101120000||ORU^R01|LAB23-001|T|2.3\r"
                 + "PID|1||123^^^MAIN^MR||DOE^JANE\rOBR|1||X1|CBC\rOBX|1|NM|HGB||13.5|g/dL\r";
         assertEquals("MSH|^~\\&|EHR|GENHOSP^4.5.6^ISO|LABSYS^2.16.840.1.113883.19.1^ISO|MAIN LAB^1.2.3^ISO|20261122101530+0000||ACK^R01^ACK|"
-                        + id(1) + "|T|2.3\r"
+                        + id(1) + "|T|2.3||||||8859/1\r"
                         + "MSA|AA|LAB23-001\r",
                 accept(inbound));
     }
@@ -49,7 +69,7 @@ class AckWriterTest {
     @Test
     void v23ErrorUsesErr1AndMsa3() throws HL7Exception {
         String inbound = "MSH|^~\\&|LABSYS|MAIN LAB|EHR|GENHOSP|20260101120000||ORU^R01|LAB23-002|P|2.3\r";
-        assertEquals("MSH|^~\\&|EHR|GENHOSP|LABSYS|MAIN LAB|20261122101530+0000||ACK^R01^ACK|" + id(1) + "|P|2.3\r"
+        assertEquals("MSH|^~\\&|EHR|GENHOSP|LABSYS|MAIN LAB|20261122101530+0000||ACK^R01^ACK|" + id(1) + "|P|2.3||||||8859/1\r"
                         + "MSA|AE|LAB23-002|version not supported\r"
                         + "ERR|MSH^1^12^203&Unsupported version id&HL70357\r",
                 refuse(inbound, AckCode.AE, BAD_VERSION));
@@ -59,7 +79,7 @@ class AckWriterTest {
     void v24ErrorWithSeveralProblemsRepeatsErr1() throws HL7Exception {
         String inbound = "MSH|^~\\&|ADT1|MCM|LABADT|MCM|200601011200||ADT^A04|MSG24|P|2.4\rEVN|A04|200601011200\rPID|1||1\r";
         Problem general = Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "disk full");
-        assertEquals("MSH|^~\\&|LABADT|MCM|ADT1|MCM|20261122101530+0000||ACK^A04^ACK|" + id(1) + "|P|2.4\r"
+        assertEquals("MSH|^~\\&|LABADT|MCM|ADT1|MCM|20261122101530+0000||ACK^A04^ACK|" + id(1) + "|P|2.4||||||8859/1\r"
                         + "MSA|AE|MSG24|version not supported\r"
                         + "ERR|MSH^1^12^203&Unsupported version id&HL70357~^^^207&Application internal error&HL70357\r",
                 refuse(inbound, AckCode.AE, BAD_VERSION, general));
@@ -69,7 +89,7 @@ class AckWriterTest {
     void v251RejectHasStructuredErrPerProblem() throws HL7Exception {
         String inbound = "MSH|^~\\&|LIS^1.2.840^ISO|LAB|HIS|HOSP|20260101||ORU^R01^ORU_R01|M251|P|2.5.1\rPID|1||7\r";
         Problem missing = Problem.at(ErrorCode.SEGMENT_SEQUENCE_ERROR, "OBR", 1, 0, "OBR is missing");
-        assertEquals("MSH|^~\\&|HIS|HOSP|LIS^1.2.840^ISO|LAB|20261122101530+0000||ACK^R01^ACK|" + id(1) + "|P|2.5.1\r"
+        assertEquals("MSH|^~\\&|HIS|HOSP|LIS^1.2.840^ISO|LAB|20261122101530+0000||ACK^R01^ACK|" + id(1) + "|P|2.5.1||||||8859/1\r"
                         + "MSA|AR|M251|version not supported\r"
                         + "ERR||MSH^1^12|203^Unsupported version id^HL70357|E||||version not supported\r"
                         + "ERR||OBR^1|100^Segment sequence error^HL70357|E||||OBR is missing\r",
@@ -93,7 +113,7 @@ class AckWriterTest {
     void nonDefaultDelimitersAreKeptAndOurTextIsEscapedWithThem() throws HL7Exception {
         String inbound = "MSH#$*%@#APP$1.2$ISO#FAC#RAPP#RFAC#20260101##ADT$A01#ID-9#P#2.5\rEVN##20260101\rPID#1##9\rPV1#1#I\r";
         Problem problem = Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "rule #1 failed: a$b");
-        assertEquals("MSH#$*%@#RAPP#RFAC#APP$1.2$ISO#FAC#20261122101530+0000##ACK$A01$ACK#" + id(1) + "#P#2.5\r"
+        assertEquals("MSH#$*%@#RAPP#RFAC#APP$1.2$ISO#FAC#20261122101530+0000##ACK$A01$ACK#" + id(1) + "#P#2.5######8859/1\r"
                         + "MSA#AE#ID-9#rule %F%1 failed: a%S%b\r"
                         + "ERR###207$Application internal error$HL70357#E####rule %F%1 failed: a%S%b\r",
                 refuse(inbound, AckCode.AE, problem));
@@ -144,7 +164,7 @@ class AckWriterTest {
         AckWriter.Reply reply = writer().reply(refused, AckCode.AE, refused.problems());
         String ack = text(reply, StandardCharsets.ISO_8859_1);
         assertEquals(id(1), reply.acknowledgedId(), "MSA-2 generated (the ACK's own MSH-10 is the next id)");
-        assertTrue(ack.startsWith("MSH|^~\\&|||||20261122101530+0000||ACK^^ACK|" + id(2) + "||2.5\r"), ack);
+        assertTrue(ack.startsWith("MSH|^~\\&|||||20261122101530+0000||ACK^^ACK|" + id(2) + "||2.5||||||8859/1\r"), ack);
         parsesBack(ack, "AE", id(1));
     }
 

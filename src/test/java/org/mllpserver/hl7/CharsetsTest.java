@@ -42,7 +42,7 @@ class CharsetsTest {
         for (String wide : new String[]{"UNICODE UTF-16", "UNICODE UTF-32", "UTF-16", "UTF-16LE", "UTF-32"}) {
             assertInstanceOf(Charsets.NotMllpSafe.class, Charsets.lookup(wide), wide);
         }
-        for (String unknown : new String[]{"8859", "wrong", "code1", "ISO IR 87", ""}) {
+        for (String unknown : new String[]{"8859", "wrong", "code1", "ISO IR 87", "", "x-JISAutoDetect", "ISO-2022-CN"}) {
             assertInstanceOf(Charsets.Unknown.class, Charsets.lookup(unknown), unknown);
         }
     }

@@ -224,12 +224,51 @@ class MessageReaderTest {
                 new Shape("subcomponents", "OBX|1|ST|X||", "a&", ErrorCode.DATA_TYPE_ERROR),
                 new Shape("repetitions", "OBX|1|ST|X||", "a~", ErrorCode.APPLICATION_INTERNAL_ERROR),
                 new Shape("fields", "ZZZ", "|a", ErrorCode.APPLICATION_INTERNAL_ERROR),
-                new Shape("segments", "", "OBX|1|ST|X||v\rNTE|1\r", ErrorCode.APPLICATION_INTERNAL_ERROR))) {
+                new Shape("segments", "", "OBX|1|ST|X||v\rNTE|1\r", ErrorCode.APPLICATION_INTERNAL_ERROR),
+                new Shape("tiny bad segments", "", "x\r", ErrorCode.APPLICATION_INTERNAL_ERROR),
+                new Shape("control characters", "", "a\u0001\r", ErrorCode.APPLICATION_INTERNAL_ERROR))) {
             StringBuilder frame = new StringBuilder(head).append(shape.prefix());
             while (frame.length() < size) frame.append(shape.unit());
             MessageReader.Refused refused = assertInstanceOf(MessageReader.Refused.class, reader.read(ascii(frame.toString())), shape.name());
             assertEquals(shape.code(), refused.problems().getFirst().code(), shape.name() + ": " + refused.problems());
         }
+    }
+
+    @Test
+    void manyBadSegmentsWithinTheValueBudgetGiveAtMostTenProblems() {
+        String frame = ADT + "x\r".repeat(100_000);
+        MessageReader.Refused refused = assertInstanceOf(MessageReader.Refused.class, reader.read(ascii(frame)));
+        assertEquals(MessageChecks.MAX_PROBLEMS, refused.problems().size());
+    }
+
+    @Test
+    void aCharsetJavaCanOnlyDecodeIsRefusedAsUnknownNotAsAnInternalError() {
+        MessageReader.Refused refused = assertRefused(ADT.replace("|2.5\r", "|2.5||||||x-JISAutoDetect\r"),
+                ErrorCode.TABLE_VALUE_NOT_FOUND, "MSH-18");
+        assertEquals("C1", refused.header().orElseThrow().controlId());
+    }
+
+    @Test
+    void findsMsh18BehindJapaneseTextInTheHeader() {
+        Charset jis = Charset.forName("ISO-2022-JP");
+        for (String facility : List.of("万病院", "山病院", "東京都立病院")) {
+            String text = "MSH|^~\\&|SND|" + facility + "|RCV|RFAC|20260101||ADT^A01|J1|P|2.5||||||ISO IR87\rEVN||20260101\rPID|1||1||山田^太郎\rPV1|1\r";
+            MessageReader.Parsed parsed = assertParsed(text.getBytes(jis));
+            assertEquals(facility, parsed.message().header().field(4));
+        }
+        String extension = "MSH|^~\\&|SND|万病院|RCV|RFAC|20260101||ADT^A01|J2|P|2.5||||||~ISO IR87\rEVN||20260101\rPID|1||1||山田\rPV1|1\r";
+        MessageReader.Parsed parsed = assertParsed(extension.getBytes(jis));
+        assertEquals("万病院", parsed.message().header().field(4), "an empty first repetition with ISO IR87 as an alternate");
+        assertEquals("~ISO IR87", parsed.decoding().replyMsh18());
+    }
+
+    @Test
+    void cachesOnlyStructureShapedNamesWhenCheckingRequiredSegments() {
+        MessageReader strict = reader(true);
+        for (int i = 0; i < 200; i++) {
+            strict.read(ascii(ADT.replace("ADT^A01^ADT_A01", "ADT^A01^" + "X".repeat(100) + i)));
+        }
+        assertTrue(strict.cachedStructures() <= 1, "only ADT_A01 may be cached: " + strict.cachedStructures());
     }
 
     // --- helpers -------------------------------------------------------------------------

@@ -144,8 +144,15 @@ class CorpusTest {
         }
     }
 
+    /**
+     * The issue allows a NAK or a clean close; this server answers every framed malformed file,
+     * so a close would be a lost answer and fails here.
+     */
     @Test
-    void everyMalformedFileGetsANakOrACleanCloseWithinASecondAndTheServerStillAccepts() throws Exception {
+    void everyMalformedFileGetsANakWithinASecondAndTheServerStillAccepts() throws Exception {
+        try (MllpClient warmUp = strictServer.connect()) {
+            warmUp.exchange(ascii(completeAdt("WARM-UP"))); // the first structure look-up loads HAPI classes
+        }
         List<String> failures = new ArrayList<>();
         for (Path file : Corpus.files("malformed")) {
             try (MllpClient client = strictServer.connect(Duration.ofSeconds(1))) {
@@ -153,7 +160,8 @@ class CorpusTest {
                 try {
                     reply = client.exchange(Corpus.bytes(file));
                 } catch (EOFException closed) {
-                    continue; // a clean close is an answer too
+                    failures.add(Corpus.name(file) + ": the connection was closed without an answer");
+                    continue;
                 }
                 Hl7Text ack = Hl7Text.of(reply);
                 if (!Set.of("AE", "AR", "CE", "CR").contains(ack.ackCode())) failures.add(Corpus.name(file) + ": answered " + ack.ackCode());

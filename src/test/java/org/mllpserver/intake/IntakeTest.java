@@ -30,12 +30,15 @@ class IntakeTest {
     private static final Logger ROOT = Logger.getLogger("org.mllpserver");
 
     private final List<String> logLines = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.CountDownLatch closedLogged = new java.util.concurrent.CountDownLatch(1);
     private final Handler capture = new Handler() {
         private final SimpleFormatter formatter = new SimpleFormatter();
 
         @Override
         public void publish(LogRecord record) {
-            logLines.add(formatter.formatMessage(record));
+            String line = formatter.formatMessage(record);
+            logLines.add(line);
+            if (line.contains("closed")) closedLogged.countDown();
         }
 
         @Override
@@ -128,6 +131,18 @@ class IntakeTest {
     }
 
     @Test
+    void neverQuotesAValueThatMightBePatientData() throws Exception {
+        // Segments joined by a literal "\r" text: what stands where MSH-18 should is a patient's name.
+        String glued = "MSH|^~\\&|A|B|C|D|20260101||ADT^A01|GLUE-1|P|2.5|||||\\rPID|" + PATIENT + "\r";
+        try (TestServer server = TestServer.start(); MllpClient client = server.connect()) {
+            Hl7Text nak = Hl7Text.of(client.exchange(glued.getBytes(StandardCharsets.US_ASCII)));
+            assertEquals("AE", nak.ackCode());
+            assertTrue(nak.segment("ERR").contains("MSH-18 'Zyzzyva"), "the sender is told what it sent: " + nak.segment("ERR"));
+        }
+        assertTrue(logLines.stream().noneMatch(l -> l.contains("Zyzzyva")), String.join("\n", logLines));
+    }
+
+    @Test
     void logsMessageContentWhenTheOperatorAsks() throws Exception {
         try (TestServer server = TestServer.start("LOG_PAYLOADS", "true"); MllpClient client = server.connect()) {
             client.exchange(message("LOG-3", "2.5"));
@@ -135,11 +150,9 @@ class IntakeTest {
         assertTrue(logLines.stream().anyMatch(l -> l.contains("Zyzzyva")), String.join("\n", logLines));
     }
 
-    private void awaitLog(String fragment) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (logLines.stream().noneMatch(l -> l.contains(fragment))) {
-            if (System.nanoTime() > deadline) throw new AssertionError("no log line with '" + fragment + "':\n" + String.join("\n", logLines));
-            Thread.onSpinWait();
+    private void awaitLog(String fragment) throws InterruptedException {
+        if (!closedLogged.await(5, TimeUnit.SECONDS) && logLines.stream().noneMatch(l -> l.contains(fragment))) {
+            throw new AssertionError("no log line with '" + fragment + "':\n" + String.join("\n", logLines));
         }
     }
 
