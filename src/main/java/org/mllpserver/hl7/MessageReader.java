@@ -26,12 +26,12 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  *
  * <p>The steps: decode with MSH-18 ({@link Decoding}); read MSH ourselves ({@link MshHeader});
  * well-formedness checks ({@link MessageChecks}); required segments of the message structure
- * ({@link RequiredSegments}, optional); then HAPI parses every segment into its <em>generic</em>
- * model with validation off. Why that model: it parses every version 2.1–2.8 with the same code
- * and takes v2.8 fields that do not fit v2.5 types, where the canonical v2.5 model with
- * validation refused 82 of the 285 real sample messages of the corpus; and it is the faster of the
- * two (see BENCHMARKS.md). HAPI never guesses structure or version from the text: our own checks
- * have already decided those.
+ * ({@link RequiredSegments}, optional). HAPI parses segments into its <em>generic</em> model with
+ * validation off, each when a value of it is first read. Why that model: it parses every version
+ * 2.1–2.8 with the same code and takes v2.8 fields that do not fit v2.5 types, where the canonical
+ * v2.5 model with validation refused 82 of the 285 real sample messages of the corpus; and it is
+ * the faster of the two (see BENCHMARKS.md). HAPI never guesses structure or version from the
+ * text: our own checks have already decided those.
  *
  * <p>Thread-safe. HAPI's PipeParser is not, so each parse borrows one from a small pool.
  */
@@ -99,11 +99,8 @@ public final class MessageReader {
     public Result read(byte[] payload) {
         Decoding.Decoded decoded = Decoding.decode(payload, settings.defaultCharset());
         String text = normalise(decoded.text());
-        if (MessageChecks.segmentBreaks(text) > MessageChecks.MAX_VALUES) {
-            // Refused before the text is split: a frame of millions of tiny segments must not become millions of strings.
-            return Refused.unaddressed(List.of(MessageChecks.tooManyValues()), decoded);
-        }
-        String[] segments = text.split("\r");
+        String[] segments = MessageChecks.splitSegments(text, MessageChecks.MAX_VALUES);
+        if (segments == null) return Refused.unaddressed(List.of(MessageChecks.tooManyValues()), decoded);
         MshHeader.Scan scan = MshHeader.scan(text);
         if (decoded.problem().isPresent()) {
             Optional<MshHeader> header = scan instanceof MshHeader.Found found ? Optional.of(found.header()) : Optional.empty();
@@ -137,16 +134,8 @@ public final class MessageReader {
         if (problems.isEmpty() && settings.checkRequiredSegments()) problems.addAll(missingSegments(header, segments));
         boolean oneMessage = oneMessage(Optional.of(header), segments);
         if (!problems.isEmpty()) return new Refused(Optional.of(header), problems, decoded, oneMessage);
-        Hl7Version version = Hl7Version.parse(header.versionId()).orElseThrow(); // checked above
-        try {
-            return new Parsed(parse(header, version, segments), decoded);
-        } catch (HL7Exception e) {
-            return new Refused(Optional.of(header), List.of(HapiErrors.toProblem(e)), decoded, oneMessage);
-        } catch (RuntimeException | StackOverflowError e) {
-            // HAPI failing in a way it does not declare is still this message's problem, not the server's.
-            return new Refused(Optional.of(header), List.of(Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR,
-                    "the HL7 parser failed on this message (" + e.getClass().getSimpleName() + ")")), decoded, oneMessage);
-        }
+        Hl7Version version = header.version().orElseThrow(); // checked above
+        return new Parsed(parse(header, version, segments), decoded);
     }
 
     private static boolean oneMessage(Optional<MshHeader> header, String[] segments) {
@@ -168,28 +157,35 @@ public final class MessageReader {
     }
 
     /**
-     * HAPI parses each segment on its own into a {@link GenericSegment} of one message object; we
-     * keep the segments in order ourselves. HAPI's own message assembly adds each change of
-     * segment name as a new "nonstandard" structure after a linear search, which made a lab
-     * report alternating OBX and NTE quadratic (4 000 pairs: 2.4 s; 16 000: 20 s, measured); this
-     * way the cost is linear in the segments.
+     * The segments of a checked message, with HAPI ready to parse each one when a value of it is
+     * first read ({@link ParsedMessage#value}). Parsing every segment up front cost more than half
+     * of the server's CPU under load (measured, BENCHMARKS.md), and HAPI refused nothing our checks
+     * had accepted (200 000 seeded mutations of the corpus; pinned by a test), so parsing what is
+     * read is the cheapest choice that changes no answer.
      */
-    private ParsedMessage parse(MshHeader header, Hl7Version version, String[] lines) throws HL7Exception {
+    private ParsedMessage parse(MshHeader header, Hl7Version version, String[] lines) {
+        List<String> segments = new ArrayList<>(lines.length);
+        for (String line : lines) {
+            String text = MessageChecks.stripIndent(line);
+            if (!text.isEmpty()) segments.add(text);
+        }
+        return new ParsedMessage(header, version, List.copyOf(segments), this);
+    }
+
+    /**
+     * HAPI parses one segment into a {@link GenericSegment}: fields, repetitions, components,
+     * escapes. Each segment on its own: HAPI's whole-message assembly adds every change of segment
+     * name as a new "nonstandard" structure after a linear search, which made a lab report
+     * alternating OBX and NTE quadratic (16 000 pairs: a stack overflow, measured).
+     */
+    Segment parseSegment(Hl7Version version, Delimiters d, String text) throws HL7Exception {
         PipeParser parser = borrowParser();
         try {
             Message message = newGenericMessage(version, parser.getFactory());
             message.setParser(parser);
-            Delimiters d = header.delimiters().orElseThrow();
-            EncodingCharacters encoding = new EncodingCharacters(d.field(), d.encodingCharacters().substring(0, 4));
-            List<Segment> segments = new ArrayList<>(lines.length);
-            for (String line : lines) {
-                String text = MessageChecks.stripIndent(line);
-                if (text.isEmpty()) continue;
-                Segment segment = new GenericSegment(message, MessageChecks.segmentId(text));
-                parser.parse(segment, text, encoding);
-                segments.add(segment);
-            }
-            return new ParsedMessage(header, version, List.copyOf(segments));
+            Segment segment = new GenericSegment(message, MessageChecks.segmentId(text));
+            parser.parse(segment, text, new EncodingCharacters(d.field(), d.encodingCharacters().substring(0, 4)));
+            return segment;
         } finally {
             if (parsers.size() < PARSER_POOL_SIZE) parsers.push(parser);
         }

@@ -8,20 +8,27 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A message that passed the checks and HAPI's parse: its header and its segments in order, each
- * parsed by HAPI (fields, repetitions, components, escapes). HAPI's types stay inside this
- * package; the rules (a later issue) read values through methods here.
+ * A message that passed the checks: its header and its segments in order. HAPI parses a segment
+ * (fields, repetitions, components, escapes) when a value of it is first read, and keeps it.
+ * HAPI's types stay inside this package; the rules (a later issue) read values through methods
+ * here.
+ *
+ * <p>Not thread-safe: a message belongs to the connection thread handling it.
  */
 public final class ParsedMessage {
 
     private final MshHeader header;
     private final Hl7Version version;
-    private final List<Segment> segments;
+    private final List<String> segments;
+    private final Segment[] parsed;
+    private final MessageReader hapi;
 
-    ParsedMessage(MshHeader header, Hl7Version version, List<Segment> segments) {
+    ParsedMessage(MshHeader header, Hl7Version version, List<String> segments, MessageReader hapi) {
         this.header = header;
         this.version = version;
         this.segments = segments;
+        this.parsed = new Segment[segments.size()];
+        this.hapi = hapi;
     }
 
     public MshHeader header() {
@@ -43,14 +50,27 @@ public final class ParsedMessage {
      */
     public Optional<String> value(String id, int occurrence, int field, int component, int subcomponent) {
         int seen = 0;
-        for (Segment segment : segments) {
-            if (!segment.getName().equals(id) || ++seen < occurrence) continue;
+        for (int i = 0; i < segments.size(); i++) {
+            if (!segments.get(i).startsWith(id) || ++seen < occurrence) continue;
             try {
-                return Optional.ofNullable(Terser.get(segment, field, 0, component, subcomponent)).filter(v -> !v.isEmpty());
+                return Optional.ofNullable(Terser.get(segment(i), field, 0, component, subcomponent)).filter(v -> !v.isEmpty());
             } catch (HL7Exception | RuntimeException e) {
                 return Optional.empty();
             }
         }
         return Optional.empty();
+    }
+
+    /** Parses every segment with HAPI now (tests use it to show HAPI reads every accepted message). */
+    int parseAllSegments() throws HL7Exception {
+        for (int i = 0; i < segments.size(); i++) segment(i);
+        return segments.size();
+    }
+
+    private Segment segment(int index) throws HL7Exception {
+        if (parsed[index] == null) {
+            parsed[index] = hapi.parseSegment(version, header.delimiters().orElseThrow(), segments.get(index));
+        }
+        return parsed[index];
     }
 }

@@ -1,0 +1,65 @@
+package org.mllpserver.hl7;
+
+import ca.uhn.hl7v2.HL7Exception;
+import org.junit.jupiter.api.Test;
+import org.mllpserver.testing.Corpus;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * HAPI parses a segment only when a value of it is read. That is safe only if HAPI can parse
+ * every segment of every message our checks accept: shown here over the whole corpus and over
+ * seeded mutations of it.
+ */
+class HapiAgreementTest {
+
+    private final MessageReader reader = new MessageReader(new MessageReader.Settings(StandardCharsets.ISO_8859_1, false));
+
+    @Test
+    void hapiParsesEverySegmentOfEveryAcceptedCorpusMessage() throws HL7Exception {
+        int accepted = 0;
+        for (String folder : List.of("messages", "edge", "malformed", "batch")) {
+            for (Path file : Corpus.files(folder)) {
+                if (reader.read(Corpus.bytes(file)) instanceof MessageReader.Parsed parsed) {
+                    assertTrue(parsed.message().parseAllSegments() > 0, Corpus.name(file));
+                    accepted++;
+                }
+            }
+        }
+        assertTrue(accepted > 300, accepted + " accepted");
+    }
+
+    @Test
+    void hapiParsesEveryMutatedMessageOurChecksAccept() {
+        long seed = Long.getLong("test.seed", System.nanoTime());
+        System.out.println("HapiAgreementTest: seed " + seed + " (rerun with -Dtest.seed=" + seed + ")");
+        Random random = new Random(seed);
+        List<byte[]> corpus = new ArrayList<>();
+        for (String folder : List.of("messages", "edge", "malformed")) for (Path f : Corpus.files(folder)) corpus.add(Corpus.bytes(f));
+        byte[] alphabet = "|^~\\&\r\nMSHPIDOBX0123456789 aZ.#\"\u0000\u001B$(B".getBytes(StandardCharsets.ISO_8859_1);
+        List<String> disagreements = new ArrayList<>();
+        int accepted = 0;
+        for (int i = 0; i < 20_000; i++) {
+            byte[] mutated = corpus.get(random.nextInt(corpus.size())).clone();
+            for (int e = 1 + random.nextInt(4); e > 0 && mutated.length > 0; e--) {
+                mutated[random.nextInt(mutated.length)] = alphabet[random.nextInt(alphabet.length)];
+            }
+            if (!(reader.read(mutated) instanceof MessageReader.Parsed parsed)) continue;
+            accepted++;
+            try {
+                parsed.message().parseAllSegments();
+            } catch (HL7Exception | RuntimeException e) {
+                disagreements.add("mutation " + i + ": " + e);
+            }
+        }
+        assertTrue(accepted > 5_000, accepted + " mutations accepted");
+        assertEquals(List.of(), disagreements, "seed " + seed);
+    }
+}
