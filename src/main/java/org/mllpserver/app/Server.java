@@ -89,7 +89,9 @@ public final class Server {
         SecureRandom random = new SecureRandom();
         AckWriter acks = new AckWriter(config.acks(), new ControlIds(random), clock);
         IntakeStats intakeStats = new IntakeStats();
-        Intake intake = new Intake(reader, acks, journal, duplicates, new RecordIds(clock, random), clock, config.intake(), intakeStats);
+        // Record ids need uniqueness, not secrecy: a per-thread generator instead of a SecureRandom read (and lock) per record.
+        java.util.random.RandomGenerator idBits = () -> java.util.concurrent.ThreadLocalRandom.current().nextLong();
+        Intake intake = new Intake(reader, acks, journal, duplicates, new RecordIds(clock, idBits), clock, config.intake(), intakeStats);
         ServerSocket socket = new ServerSocket();
         try {
             socket.setReuseAddress(true);

@@ -53,6 +53,7 @@ public final class AckWriter {
     private final Settings settings;
     private final ControlIds controlIds;
     private final Clock clock;
+    private volatile Stamp lastStamp;
 
     public AckWriter(Settings settings, ControlIds controlIds, Clock clock) {
         this.settings = settings;
@@ -90,7 +91,7 @@ public final class AckWriter {
     private String build(Optional<MshHeader> inbound, AckCode code, String acknowledgedId, List<Problem> problems,
                          String msh18) {
         Delimiters d = inbound.flatMap(MshHeader::delimiters).orElse(Delimiters.STANDARD);
-        Optional<Hl7Version> version = inbound.flatMap(h -> Hl7Version.parse(h.versionId()));
+        Optional<Hl7Version> version = inbound.flatMap(MshHeader::version);
         StringBuilder out = new StringBuilder(256);
         out.append(msh(inbound, d, version.isPresent(), msh18)).append('\r');
         out.append(msa(code, acknowledgedId, problems, d)).append('\r');
@@ -107,7 +108,7 @@ public final class AckWriter {
         fields.add(own(settings.sendingFacility(), d).orElseGet(() -> copied(inbound, 6, d)));
         fields.add(copied(inbound, 3, d));
         fields.add(copied(inbound, 4, d));
-        fields.add(ZonedDateTime.now(clock).format(TIMESTAMP));
+        fields.add(timestamp());
         fields.add("");
         String trigger = inbound.map(MshHeader::triggerEvent).orElse("");
         fields.add("ACK" + d.component() + d.escape(trigger) + d.component() + "ACK");
@@ -115,7 +116,7 @@ public final class AckWriter {
         fields.add(copied(inbound, 11, d));
         fields.add(versionSupported ? copied(inbound, 12, d) : FALLBACK_VERSION);
         for (int field = 13; field <= 17; field++) fields.add("");
-        boolean hasMsh18 = inbound.flatMap(h -> Hl7Version.parse(h.versionId())).map(v -> v.isAtLeast(3, 0)).orElse(true);
+        boolean hasMsh18 = inbound.flatMap(MshHeader::version).map(v -> v.isAtLeast(3, 0)).orElse(true);
         fields.add(hasMsh18 ? d.escape(msh18) : "");
         return "MSH" + d.field() + d.encodingCharacters() + d.field() + joinTrimmed(fields, d.field());
     }
@@ -125,6 +126,19 @@ public final class AckWriter {
         if (code.isPositive() || problems.isEmpty()) return msa;
         return msa + d.field() + d.escape(problems.getFirst().message(), MSA_3_MAX);
     }
+
+    /** MSH-7: formatted once per second, not once per ACK. */
+    private String timestamp() {
+        long second = clock.millis() / 1000;
+        Stamp last = lastStamp;
+        if (last == null || last.second() != second) {
+            last = new Stamp(second, ZonedDateTime.ofInstant(java.time.Instant.ofEpochSecond(second), clock.getZone()).format(TIMESTAMP));
+            lastStamp = last;
+        }
+        return last.text();
+    }
+
+    private record Stamp(long second, String text) {}
 
     private static List<String> errV25(List<Problem> problems, Delimiters d) {
         List<String> segments = new ArrayList<>();

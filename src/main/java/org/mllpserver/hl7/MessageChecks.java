@@ -1,9 +1,7 @@
 package org.mllpserver.hl7;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -70,11 +68,9 @@ final class MessageChecks {
         header.encodingProblem().ifPresent(problems::add);
         if (header.delimiters().isEmpty()) return problems; // fields cannot be read reliably
         Delimiters delimiters = header.delimiters().get();
-        char fieldSeparator = delimiters.field();
-        checkSegments(segments, fieldSeparator, problems);
-        checkComponentCounts(segments, delimiters, problems);
+        checkSegments(segments, delimiters, problems);
         checkHeaderFields(header, problems);
-        checkTimestamps(header, segments, fieldSeparator, problems);
+        checkTimestamps(header, segments, delimiters.field(), problems);
         return problems.size() > MAX_PROBLEMS ? List.copyOf(problems.subList(0, MAX_PROBLEMS)) : problems;
     }
 
@@ -82,67 +78,63 @@ final class MessageChecks {
     static boolean holdsOneMessage(String[] segments) {
         int messages = 0;
         for (String segment : segments) {
-            String id = segmentId(stripIndent(segment));
-            if (BATCH_SEGMENTS.contains(id)) return false;
-            if (id.equals("MSH")) messages++;
+            int at = indent(segment);
+            if (isBatchSegment(segment, at)) return false;
+            if (segment.startsWith("MSH", at)) messages++;
         }
         return messages <= 1;
     }
 
     private static Optional<Problem> batchProblem(String[] segments) {
         for (String segment : segments) {
-            String id = segmentId(stripIndent(segment));
-            if (BATCH_SEGMENTS.contains(id)) {
+            int at = indent(segment);
+            if (isBatchSegment(segment, at)) {
                 return Optional.of(Problem.general(ErrorCode.SEGMENT_SEQUENCE_ERROR, "batches (FHS/BHS) are not accepted yet ("
-                        + id + " segment found); send each message in its own MLLP frame"));
+                        + segment.substring(at, at + 3) + " segment found); send each message in its own MLLP frame"));
             }
         }
         return Optional.empty();
     }
 
-    private static void checkSegments(String[] segments, char fieldSeparator, List<Problem> problems) {
-        Map<String, Integer> sequence = new HashMap<>();
+    private static boolean isBatchSegment(String segment, int at) {
+        return segment.length() >= at + 3 && (segment.startsWith("FHS", at) || segment.startsWith("BHS", at)
+                || segment.startsWith("BTS", at) || segment.startsWith("FTS", at));
+    }
+
+    /**
+     * One pass per segment: its id, control characters, components per field and values. The
+     * sequence number of a segment among those with its id is counted only for a problem.
+     */
+    private static void checkSegments(String[] segments, Delimiters d, List<Problem> problems) {
         int messages = 0;
+        long values = 0;
+        byte[] classes = classes(d);
         for (int i = 0; i < segments.length && problems.size() < MAX_PROBLEMS; i++) {
             String segment = stripIndent(segments[i]);
             if (segment.isEmpty()) continue;
-            String id = segmentId(segment);
-            int seq = sequence.merge(id, 1, Integer::sum);
-            if (id.equals("MSH")) messages++;
-            int control = firstControlCharacter(segment);
-            boolean validId = validSegmentId(segment, fieldSeparator);
-            if (control >= 0) {
+            if (segment.startsWith("MSH")) messages++;
+            Shape shape = shape(segment, d, classes);
+            values += shape.values();
+            boolean validId = validSegmentId(segment, d.field());
+            if (shape.controlIndex() >= 0) {
                 String text = String.format("segment %d holds control character U+%04X, which HL7 text must not contain"
-                        + " (a stray MLLP byte? use an escape sequence for data)", i + 1, (int) segment.charAt(control));
+                        + " (a stray MLLP byte? use an escape sequence for data)", i + 1, (int) segment.charAt(shape.controlIndex()));
                 problems.add(validId
-                        ? Problem.at(ErrorCode.DATA_TYPE_ERROR, id, seq, fieldNumber(segment, control, fieldSeparator), text)
+                        ? Problem.at(ErrorCode.DATA_TYPE_ERROR, segmentId(segment), sequence(segments, i), fieldNumber(segment, shape.controlIndex(), d.field()), text)
                         : Problem.general(ErrorCode.DATA_TYPE_ERROR, text));
             } else if (!validId) {
                 problems.add(Problem.general(ErrorCode.SEGMENT_SEQUENCE_ERROR, "segment " + (i + 1)
                         + " does not start with a segment id (three upper-case letters or digits, then the field separator)"));
+            } else if (shape.crowdedField() > 0) {
+                String id = segmentId(segment);
+                problems.add(Problem.at(ErrorCode.DATA_TYPE_ERROR, id, sequence(segments, i), shape.crowdedField(), id + "-"
+                        + shape.crowdedField() + " has more than " + MAX_COMPONENTS
+                        + " components or subcomponents; escape delimiters in data (\\S\\, \\T\\)"));
             }
         }
         if (messages > 1) {
             problems.add(Problem.general(ErrorCode.SEGMENT_SEQUENCE_ERROR, "the frame holds " + messages
                     + " messages (MSH segments); MLLP carries one message per frame"));
-        }
-    }
-
-    private static void checkComponentCounts(String[] segments, Delimiters d, List<Problem> problems) {
-        Map<String, Integer> sequence = new HashMap<>();
-        long values = 0;
-        for (String line : segments) {
-            String segment = stripIndent(line);
-            if (segment.length() < 3) continue;
-            String id = segmentId(segment);
-            int seq = sequence.merge(id, 1, Integer::sum);
-            Shape shape = shape(segment, d);
-            values += shape.values();
-            if (shape.crowdedField() > 0 && problems.size() < MAX_PROBLEMS) {
-                int field = shape.crowdedField();
-                problems.add(Problem.at(ErrorCode.DATA_TYPE_ERROR, id, seq, field, id + "-" + field + " has more than "
-                        + MAX_COMPONENTS + " components or subcomponents; escape delimiters in data (\\S\\, \\T\\)"));
-            }
         }
         if (values > MAX_VALUES) problems.add(tooManyValues());
     }
@@ -152,17 +144,51 @@ final class MessageChecks {
                 + " values (segments, fields, repetitions, components); split it into smaller messages");
     }
 
-    /** Segment ends in normalised text (CR only): an upper bound on the segments, counted without splitting. */
-    static long segmentBreaks(String text) {
-        long breaks = 0;
-        for (int i = 0; i < text.length(); i++) if (text.charAt(i) == '\r') breaks++;
-        return breaks;
+    /**
+     * Normalised text (CR segment ends) split into segments, or null when there are more than
+     * {@code max}: a frame of millions of tiny segments must not become millions of strings.
+     */
+    static String[] splitSegments(String text, int max) {
+        List<String> segments = new ArrayList<>();
+        int from = 0;
+        while (true) {
+            int end = text.indexOf('\r', from);
+            segments.add(end < 0 ? text.substring(from) : text.substring(from, end));
+            if (segments.size() > max) return null;
+            if (end < 0) return segments.toArray(String[]::new);
+            from = end + 1;
+        }
     }
 
-    /** Values in a segment, and the first field (HL7 numbering) with too many components, or 0. */
-    record Shape(long values, int crowdedField) {}
+    /**
+     * What one pass over a segment finds: the first control character (or -1), its values, and the
+     * first field (HL7 numbering) with too many components or subcomponents (or 0).
+     */
+    record Shape(int controlIndex, long values, int crowdedField) {}
 
     static Shape shape(String segment, Delimiters d) {
+        return shape(segment, d, classes(d));
+    }
+
+    private static final byte PLAIN = 0;
+    private static final byte CONTROL = 1;
+    private static final byte FIELD = 2;
+    private static final byte REPETITION = 3;
+    private static final byte COMPONENT = 4;
+    private static final byte SUBCOMPONENT = 5;
+
+    /** What each ASCII character is, for these delimiters: one table look-up per character instead of five comparisons. */
+    private static byte[] classes(Delimiters d) {
+        byte[] classes = new byte[128];
+        for (char c = 0; c < 0x20; c++) if (c != '\t' && c != 0x1B) classes[c] = CONTROL;
+        classes[d.field()] = FIELD;
+        classes[d.repetition()] = REPETITION;
+        classes[d.component()] = COMPONENT;
+        classes[d.subcomponent()] = SUBCOMPONENT;
+        return classes;
+    }
+
+    private static Shape shape(String segment, Delimiters d, byte[] classes) {
         boolean msh = segment.startsWith("MSH");
         int start = msh ? 4 + d.encodingCharacters().length() : 3; // MSH-1 and MSH-2 hold the delimiters themselves
         int field = msh ? 2 : 0;
@@ -170,23 +196,46 @@ final class MessageChecks {
         int subcomponents = 1;
         long values = 1;
         int crowded = 0;
-        for (int i = start; i < segment.length(); i++) {
+        int control = -1;
+        for (int i = 0; i < segment.length(); i++) {
             char c = segment.charAt(i);
-            if (c == d.field() || c == d.repetition()) {
-                if (c == d.field()) field++;
-                components = 1;
-                subcomponents = 1;
-                values++;
-            } else if (c == d.component()) {
-                subcomponents = 1;
-                values++;
-                if (++components > MAX_COMPONENTS && crowded == 0) crowded = field;
-            } else if (c == d.subcomponent()) {
-                values++;
-                if (++subcomponents > MAX_COMPONENTS && crowded == 0) crowded = field;
+            byte kind = c < 128 ? classes[c] : PLAIN;
+            if (kind == PLAIN) continue;
+            if (kind == CONTROL) {
+                if (control < 0) control = i;
+                continue;
+            }
+            if (i < start) continue;
+            switch (kind) {
+                case FIELD, REPETITION -> {
+                    if (kind == FIELD) field++;
+                    components = 1;
+                    subcomponents = 1;
+                    values++;
+                }
+                case COMPONENT -> {
+                    subcomponents = 1;
+                    values++;
+                    if (++components > MAX_COMPONENTS && crowded == 0) crowded = field;
+                }
+                default -> {
+                    values++;
+                    if (++subcomponents > MAX_COMPONENTS && crowded == 0) crowded = field;
+                }
             }
         }
-        return new Shape(values, crowded);
+        return new Shape(control, values, crowded);
+    }
+
+    /** The 1-based sequence of segment {@code index} among the segments with its id. */
+    private static int sequence(String[] segments, int index) {
+        String segment = stripIndent(segments[index]);
+        int sequence = 0;
+        for (int i = 0; i <= index; i++) {
+            String other = stripIndent(segments[i]);
+            if (other.length() >= 3 && other.regionMatches(0, segment, 0, 3)) sequence++;
+        }
+        return sequence;
     }
 
     private static void checkHeaderFields(MshHeader header, List<Problem> problems) {
@@ -194,7 +243,7 @@ final class MessageChecks {
             problems.add(Problem.inMsh(ErrorCode.REQUIRED_FIELD_MISSING, 9, "MSH-9 (message type) is empty"));
         }
         String versionId = header.versionId();
-        Optional<Hl7Version> version = Hl7Version.parse(versionId);
+        Optional<Hl7Version> version = header.version();
         if (versionId.isEmpty()) {
             problems.add(Problem.inMsh(ErrorCode.REQUIRED_FIELD_MISSING, 12, "MSH-12 (version id) is empty"));
         } else if (version.isEmpty()) {
@@ -249,9 +298,14 @@ final class MessageChecks {
 
     /** Leading spaces and tabs only: a control character is content to be refused, not whitespace. */
     static String stripIndent(String segment) {
+        int i = indent(segment);
+        return i == 0 ? segment : segment.substring(i);
+    }
+
+    private static int indent(String segment) {
         int i = 0;
         while (i < segment.length() && (segment.charAt(i) == ' ' || segment.charAt(i) == '\t')) i++;
-        return i == 0 ? segment : segment.substring(i);
+        return i;
     }
 
     static String segmentId(String segment) {
@@ -266,14 +320,6 @@ final class MessageChecks {
             if (!upperOrDigit) return false;
         }
         return segment.length() == 3 || segment.charAt(3) == fieldSeparator;
-    }
-
-    private static int firstControlCharacter(String segment) {
-        for (int i = 0; i < segment.length(); i++) {
-            char c = segment.charAt(i);
-            if (c < 0x20 && c != '\t' && c != 0x1B) return i;
-        }
-        return -1;
     }
 
     /** Which field position {@code index} falls in (the segment id is field 0; MSH counts from MSH-1). */

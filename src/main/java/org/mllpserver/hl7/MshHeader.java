@@ -26,6 +26,7 @@ public final class MshHeader {
     public record Missing() implements Scan {}
 
     private final List<String> fields;
+    private Optional<Hl7Version> version; // parsed on first use; a header belongs to one thread
     private final Optional<Delimiters> delimiters;
     private final Optional<Problem> encodingProblem;
     private final boolean firstSegment;
@@ -120,6 +121,12 @@ public final class MshHeader {
     /** MSH-12.1, e.g. "2.5.1". */
     public String versionId() {
         return component(12, 1).strip();
+    }
+
+    /** MSH-12.1 as a version this server accepts, if it is one. */
+    public Optional<Hl7Version> version() {
+        if (version == null) version = Hl7Version.parse(versionId());
+        return version;
     }
 
     /** MSH-15 (accept acknowledgment type), upper case; empty when not valued. */

@@ -1,9 +1,5 @@
 package org.mllpserver.journal;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -23,22 +19,30 @@ final class Body {
     }
 
     static final class Writer {
-        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
-        private final DataOutputStream out = new DataOutputStream(bytes);
+        private ByteBuffer out;
+
+        /** {@code expectedBytes}: a good guess avoids regrowing (the raw message dominates). */
+        Writer(int expectedBytes) {
+            out = ByteBuffer.allocate(Math.max(64, expectedBytes));
+        }
+
+        Writer() {
+            this(256);
+        }
 
         Writer version(int version) {
-            return run(() -> out.writeByte(version));
+            ensure(1).put((byte) version);
+            return this;
         }
 
         Writer uuid(UUID id) {
-            return run(() -> {
-                out.writeLong(id.getMostSignificantBits());
-                out.writeLong(id.getLeastSignificantBits());
-            });
+            ensure(16).putLong(id.getMostSignificantBits()).putLong(id.getLeastSignificantBits());
+            return this;
         }
 
         Writer time(Instant time) {
-            return run(() -> out.writeLong(time.toEpochMilli()));
+            ensure(8).putLong(time.toEpochMilli());
+            return this;
         }
 
         Writer string(String value) {
@@ -46,33 +50,28 @@ final class Body {
         }
 
         Writer strings(List<String> values) {
-            run(() -> out.writeInt(values.size()));
+            ensure(4).putInt(values.size());
             for (String v : values) string(v);
             return this;
         }
 
         Writer bytes(byte[] value) {
-            return run(() -> {
-                out.writeInt(value.length);
-                out.write(value);
-            });
+            ensure(4 + value.length).putInt(value.length).put(value);
+            return this;
         }
 
         byte[] toByteArray() {
-            return bytes.toByteArray();
+            return java.util.Arrays.copyOf(out.array(), out.position());
         }
 
-        private Writer run(IoAction action) {
-            try {
-                action.run();
-                return this;
-            } catch (IOException e) {
-                throw new UncheckedIOException("writing to memory cannot fail", e);
+        private ByteBuffer ensure(int more) {
+            if (out.remaining() < more) {
+                ByteBuffer bigger = ByteBuffer.allocate(Math.max(out.capacity() * 2, out.position() + more));
+                out.flip();
+                bigger.put(out);
+                out = bigger;
             }
-        }
-
-        private interface IoAction {
-            void run() throws IOException;
+            return out;
         }
     }
 

@@ -23,7 +23,7 @@ public record RefusedFrame(UUID id, Instant receivedAt, String peer, String tlsI
     }
 
     public byte[] encode() {
-        return new Body.Writer().version(VERSION).uuid(id).time(receivedAt).string(peer).string(tlsIdentity)
+        return new Body.Writer(256 + raw.length).version(VERSION).uuid(id).time(receivedAt).string(peer).string(tlsIdentity)
                 .string(controlId).string(reason).bytes(raw).toByteArray();
     }
 

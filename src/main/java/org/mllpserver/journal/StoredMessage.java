@@ -32,7 +32,7 @@ public record StoredMessage(UUID id, Instant receivedAt, String peer, String tls
     }
 
     public byte[] encode() {
-        return new Body.Writer().version(VERSION).uuid(id).time(receivedAt).string(peer).string(tlsIdentity)
+        return new Body.Writer(256 + raw.length).version(VERSION).uuid(id).time(receivedAt).string(peer).string(tlsIdentity)
                 .string(sendingApplication).string(sendingFacility).string(messageType).string(controlId).string(charset)
                 .strings(connectors).bytes(raw).toByteArray();
     }
