@@ -70,7 +70,8 @@ public final class JournalReader {
                     if (r.position() >= fromPosition) consumer.accept(new Entry(r.position(), r.type(), r.body(), writtenAt));
                 }
             });
-            if (outcome instanceof SegmentScanner.Damaged damage && !(last && !SegmentScanner.hasBatchAfter(channel, damage.batchOffset(), size))) {
+            if (outcome instanceof SegmentScanner.Damaged damage && !(last && (SegmentScanner.onlyZerosFrom(channel, damage.batchOffset(), size)
+                    || !SegmentScanner.hasBatchAfter(channel, damage.batchOffset(), size)))) {
                 throw new JournalDamagedException("journal segment " + file + " is damaged at position "
                         + (base + damage.detailOffset()) + ": " + damage.reason());
             }

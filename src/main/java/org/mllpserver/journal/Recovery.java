@@ -23,6 +23,8 @@ import static java.lang.System.Logger.Level.WARNING;
  *   <tr><td>a batch that is not whole at the tail of the last segment, with no whole batch after
  *       it</td><td>a crash cut the last write short; that write was never forced, so none of
  *       its records was acknowledged</td><td>truncate at the batch start; log it</td></tr>
+ *   <tr><td>nothing but zeros after the last whole batch of the last segment</td><td>space
+ *       the writer preallocated and a crash left behind</td><td>truncate it</td></tr>
  *   <tr><td>a last segment shorter than its header</td><td>a crash while a segment was
  *       created</td><td>write the header again</td></tr>
  *   <tr><td>a bad checksum or length anywhere else (an earlier segment, or a batch followed
@@ -90,6 +92,14 @@ final class Recovery {
 
     private static SegmentFile tornTailOrRefuse(Path file, long base, boolean last, FileChannel channel, long size,
                                                 SegmentScanner.Damaged damage) throws IOException {
+        if (last && SegmentScanner.onlyZerosFrom(channel, damage.batchOffset(), size)) {
+            // Space the writer had preallocated and not yet used: nothing was written there.
+            channel.truncate(damage.batchOffset());
+            channel.force(true);
+            LOG.log(System.Logger.Level.INFO, "journal {0}: removed {1} byte(s) of preallocated space after the last batch",
+                    file.getFileName(), String.valueOf(size - damage.batchOffset()));
+            return new SegmentFile(file, base, damage.batchOffset(), damage.newestBatchMillis());
+        }
         boolean tornTail = last && !SegmentScanner.hasBatchAfter(channel, damage.batchOffset(), size);
         if (!tornTail) {
             throw damaged(file, base + damage.detailOffset(), damage.reason() + (last ? ", and a whole batch follows it" : ""));

@@ -104,6 +104,17 @@ final class SegmentScanner {
         return false;
     }
 
+    /** True when every byte from {@code fromOffset} to the end of the file is zero. */
+    static boolean onlyZerosFrom(FileChannel channel, long fromOffset, long fileSize) throws IOException {
+        ByteBuffer chunk = ByteBuffer.allocate(SEARCH_CHUNK);
+        for (long at = fromOffset; at < fileSize; at += SEARCH_CHUNK) {
+            chunk.clear().limit((int) Math.min(SEARCH_CHUNK, fileSize - at));
+            SegmentFile.readFully(channel, chunk, at);
+            for (int i = 0; i < chunk.limit(); i++) if (chunk.get(i) != 0) return false;
+        }
+        return true;
+    }
+
     private static String markerProblem(ByteBuffer marker) {
         if (marker.getInt(0) != MARKER_LENGTH_FIELD || marker.get(8) != RecordType.BATCH.code()) return "no batch marker where a batch must start";
         if (RecordFormat.crc(marker, 0, MARKER_LENGTH_FIELD) != marker.getInt(4)) return "the batch marker's checksum does not match";

@@ -87,6 +87,42 @@ class RecoveryTest {
         assertEquals(lastBatch, r.end);
     }
 
+    // Row: nothing but zeros after the last whole batch (preallocated space a crash left behind) -> truncate.
+    @Test
+    void theZerosAnOpenJournalPreallocatedAreRemovedAfterACrash() throws IOException {
+        Path crashed = Files.createDirectory(dir.resolve("crashed"));
+        List<Long> positions = new ArrayList<>();
+        try (Journal journal = open(8 << 20)) {
+            for (int i = 0; i < 3; i++) positions.add(journal.append(RecordType.MESSAGE, ("live " + i).getBytes(StandardCharsets.UTF_8)));
+            for (Path file : Recovery.segmentFiles(dir)) Files.copy(file, crashed.resolve(file.getFileName())); // the disk at a crash
+        }
+        Path copy = Recovery.segmentFiles(crashed).getFirst();
+        assertTrue(fileSize(copy) > positions.getLast() + 100, "the live file holds preallocated zeros: " + fileSize(copy));
+        List<Long> recovered = new ArrayList<>();
+        try (Journal journal = Journal.open(new Journal.Settings(crashed, 8 << 20, Duration.ofDays(7)), Clock.systemUTC(),
+                ChannelFactory.DEFAULT, (position, type, body) -> recovered.add(position))) {
+            assertEquals(positions, recovered);
+            long end = journal.end();
+            assertEquals(end, fileSize(copy), "truncated to the data");
+            journal.append(RecordType.MESSAGE, "after".getBytes(StandardCharsets.UTF_8));
+        }
+        assertEquals(fileSize(Recovery.segmentFiles(dir).getFirst()), positions.getLast() + RecordFormat.size(6),
+                "a clean close cuts the preallocated zeros off");
+    }
+
+    @Test
+    void aBatchTornInsidePreallocatedSpaceIsATornTail() throws IOException {
+        Path segment = dir.resolve(SegmentFile.fileName(0));
+        long lastBatch = writeSegment(segment, 0, List.of(List.of("kept"), List.of("torn in the middle")));
+        byte[] whole = Files.readAllBytes(segment);
+        byte[] crashed = java.util.Arrays.copyOf(whole, whole.length + 8192); // zeros after, as preallocation leaves them
+        java.util.Arrays.fill(crashed, (int) lastBatch + 20, whole.length, (byte) 0); // the batch's end never reached the disk
+        Files.write(segment, crashed);
+        Recovered r = recover();
+        assertEquals(1, r.positions.size());
+        assertEquals(lastBatch, r.end);
+    }
+
     // Row: a last segment shorter than its header (crash while it was created) -> write the header again.
     @Test
     void aLastSegmentCutInsideItsHeaderGetsItsHeaderBack() throws IOException {
