@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A message accepted within DEDUP_WINDOW gets its original answer again and is stored once. */
 class DuplicateTest {
@@ -116,6 +117,32 @@ class DuplicateTest {
         assertEquals(0, index.size(), "a message from the journal older than the window is not remembered");
         assertEquals(DuplicateIndex.Key.of("AB", "C", "1"), DuplicateIndex.Key.of("AB", "C", "1"));
         assertEquals(false, DuplicateIndex.Key.of("AB", "C", "1").equals(DuplicateIndex.Key.of("A", "BC", "1")));
+    }
+
+    @Test
+    void holdsManyMessagesAndForgetsThemAllWhenTheWindowPasses() {
+        AtomicLong now = new AtomicLong(Instant.parse("2026-11-22T00:00:00Z").toEpochMilli());
+        Clock clock = new Clock() {
+            @Override public ZoneId getZone() { return ZoneOffset.UTC; }
+            @Override public Clock withZone(ZoneId zone) { return this; }
+            @Override public Instant instant() { return Instant.ofEpochMilli(now.get()); }
+        };
+        DuplicateIndex index = new DuplicateIndex(Duration.ofHours(1), clock);
+        int n = 100_000;
+        for (int i = 0; i < n; i++) {
+            assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(DuplicateIndex.Key.of("A", "F", "M" + i))).accepted();
+            if (i % 1000 == 999) now.addAndGet(10); // accepted over time, oldest first
+        }
+        assertEquals(n, index.size());
+        for (int i = 0; i < n; i += 997) assertInstanceOf(DuplicateIndex.Duplicate.class, index.claim(DuplicateIndex.Key.of("A", "F", "M" + i)));
+        now.addAndGet(Duration.ofHours(1).toMillis() - 500); // the first half's acceptance is now out of the window
+        int remaining = index.size();
+        assertTrue(remaining > 0 && remaining < n, "half expired: " + remaining);
+        assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(DuplicateIndex.Key.of("A", "F", "M0"))).abandoned();
+        now.addAndGet(Duration.ofHours(2).toMillis());
+        assertEquals(0, index.size());
+        for (int i = 0; i < 1000; i++) assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(DuplicateIndex.Key.of("A", "F", "again" + i))).accepted();
+        assertEquals(1000, index.size(), "the emptied shards fill again");
     }
 
     private static String send(MllpClient client, byte[] message) throws java.io.IOException {
