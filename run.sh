@@ -69,6 +69,10 @@ case "${1:-}" in
   build)
     mvn_cmd -q package -DskipTests
     ;;
+  java-home)
+    # For scripts (bench/): the JDK this script would use.
+    echo "$JAVA_HOME"
+    ;;
   bench)
     shift
     mvn_cmd -q test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt

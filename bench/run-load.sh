@@ -2,7 +2,7 @@
 # Load benchmark for issue 3: our server (fsync on) against HAPI's SimpleServer (persists nothing),
 # same machine, same run, same load generator; plus the disk's own fsync latency.
 #
-#   ./bench/run-load.sh [SECONDS]        (default 10 s per measurement, after a 3 s warm-up)
+#   ./bench/run-load.sh [SECONDS]        (default 10 s per measurement, after a 3 s warm-up; about 3 min)
 #
 # Prints one line per measurement; record them in BENCHMARKS.md with this command.
 set -euo pipefail
@@ -10,10 +10,9 @@ cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 
 ./run.sh build >/dev/null
+JAVA_HOME=$(./run.sh java-home)
+export JAVA_HOME
 # The benchmark classes (load generator, HAPI baseline, fsync probe) live with the test sources.
-source <(sed -n '/^java_major()/,/^}/p; /^find_java_home()/,/^}/p; /^die()/p' run.sh)
-readonly MIN_JAVA=25
-JAVA_HOME=$(find_java_home)
 MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow" mvn -B -q test-compile dependency:build-classpath \
   -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
 cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
@@ -31,15 +30,26 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores, $("$JAVA_HOME/bin/java" -version 2>&1
 echo "# disk under $work: $(df -h "$work" | tail -1 | awk '{print $1, $2}')"
 "${java[@]}" -cp "$cp" org.mllpserver.bench.FsyncProbe "$work/probe"
 
-port=25751
-DATA_DIR="$work/data" LISTEN_ADDR="127.0.0.1:$port" LOG_LEVEL=WARNING "${java[@]}" \
+ours=25751
+DATA_DIR="$work/data" LISTEN_ADDR="127.0.0.1:$ours" LOG_LEVEL=WARNING "${java[@]}" \
   -cp "target/mllp-server.jar:target/lib/*" org.mllpserver.app.Main > "$work/server.log" 2>&1 &
-pids+=($!); wait_for_port "$port"
-for c in 1 16; do echo -n "mllp-server (journal, fsync before AA): "; load "$port" "$c"; done
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+pids+=($!); wait_for_port "$ours"
 
-port=25752
+hapi=25752
 mkdir -p "$work/hapi" && (cd "$work/hapi" && exec "${java[@]}" -cp "$OLDPWD/target/test-classes:$OLDPWD/target/classes:$(cat "$OLDPWD/target/test-classpath.txt")" \
-  org.mllpserver.bench.HapiSimpleServer "$port" > "$work/hapi.log" 2>&1) &
-pids+=($!); wait_for_port "$port"
-for c in 1 16; do echo -n "HAPI SimpleServer (no persistence):    "; load "$port" "$c"; done
+  org.mllpserver.bench.HapiSimpleServer "$hapi" > "$work/hapi.log" 2>&1) &
+pids+=($!); wait_for_port "$hapi"
+
+msgs_per_s() { sed -n 's/.*msgs\/s=\([0-9]*\).*/\1/p'; }
+echo -n "mllp-server (journal, fsync before AA): "; load "$ours" 1
+echo -n "HAPI SimpleServer (no persistence):    "; load "$hapi" 1
+# The machine is shared and noisy: alternate the two servers over several rounds, report each
+# round's ratio and the median.
+ratios=()
+for round in 1 2 3 4 5; do
+  a=$(load "$ours" 16); b=$(load "$hapi" 16)
+  echo "round $round mllp-server: $a"
+  echo "round $round HAPI:        $b"
+  ratios+=("$(awk -v x="$(echo "$a" | msgs_per_s)" -v y="$(echo "$b" | msgs_per_s)" 'BEGIN { printf "%.2f", x / y }')")
+done
+echo "throughput ratio at 16 connections per round: ${ratios[*]}; median $(printf '%s\n' "${ratios[@]}" | sort -n | sed -n 3p)"

@@ -53,17 +53,25 @@ public final class LoadGenerator {
     }
 
     static Result run(Options options) throws Exception {
-        String template = Files.readString(options.file(), StandardCharsets.ISO_8859_1).replace("\r\n", "\r").replace('\n', '\r');
-        String controlId = template.split("\r")[0].split("\\|", -1)[9];
+        String text = Files.readString(options.file(), StandardCharsets.ISO_8859_1).replace("\r\n", "\r").replace('\n', '\r');
+        String controlId = text.split("\r")[0].split("\\|", -1)[9];
+        // The message once, with a fixed-width MSH-10 that each sender overwrites with its own digits.
+        String slot = "0".repeat(ID_WIDTH);
+        byte[] template = text.replaceFirst("\\|" + java.util.regex.Pattern.quote(controlId) + "\\|", "|" + slot + "|")
+                .getBytes(StandardCharsets.ISO_8859_1);
+        int idOffset = text.indexOf("|" + controlId + "|") + 1;
         AtomicBoolean measuring = new AtomicBoolean();
         AtomicBoolean stop = new AtomicBoolean();
         CyclicBarrier ready = new CyclicBarrier(options.connections() + 1);
         List<Future<long[]>> workers = new ArrayList<>();
         long[] failures = new long[options.connections()];
-        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        // Platform threads: a blocking read is one system call, where a virtual thread's read adds a
+        // failed read, a poller registration and a wake-up. The generator shares the machine with the
+        // server under test, so it should cost as little CPU as it can.
+        try (var pool = Executors.newFixedThreadPool(options.connections())) {
             for (int c = 0; c < options.connections(); c++) {
                 int connection = c;
-                workers.add(pool.submit(() -> sender(options, template, controlId, connection, ready, measuring, stop, failures)));
+                workers.add(pool.submit(() -> sender(options, template, idOffset, connection, ready, measuring, stop, failures)));
             }
             ready.await();
             Thread.sleep(options.warmup()); // a benchmark's warm-up phase, not synchronisation
@@ -80,21 +88,25 @@ public final class LoadGenerator {
         }
     }
 
-    private static long[] sender(Options options, String template, String controlId, int connection, CyclicBarrier ready,
+    /** MSH-10 of a generated message: 6 digits of run, 3 of connection, 9 of sequence (within MSH-10's 20). */
+    static final int ID_WIDTH = 18;
+
+    private static long[] sender(Options options, byte[] template, int idOffset, int connection, CyclicBarrier ready,
                                  AtomicBoolean measuring, AtomicBoolean stop, long[] failures) throws Exception {
         long[] latencies = new long[1 << 16];
         int count = 0;
-        String runTag = Long.toString(System.currentTimeMillis() % 100_000_000L, 36);
+        long run = System.currentTimeMillis() % 1_000_000L;
+        byte[] message = template.clone();
         try (MllpClient client = MllpClient.connect(options.to(), Duration.ofSeconds(5), Duration.ofSeconds(30), 1 << 20)) {
             ready.await();
             for (long seq = 0; !stop.get(); seq++) {
-                String id = String.format("%s%02d%09d", runTag, connection, seq); // unique MSH-10, at most 20 characters
-                byte[] message = template.replaceFirst("\\|" + java.util.regex.Pattern.quote(controlId) + "\\|", "|" + id + "|")
-                        .getBytes(StandardCharsets.ISO_8859_1);
+                writeDigits(message, idOffset, 6, run);
+                writeDigits(message, idOffset + 6, 3, connection);
+                writeDigits(message, idOffset + 9, 9, seq);
                 long sent = System.nanoTime();
                 byte[] reply = client.exchange(message);
                 long latency = System.nanoTime() - sent;
-                if (!acknowledges(reply, id)) {
+                if (!acknowledges(reply, message, idOffset)) {
                     failures[connection]++;
                     continue;
                 }
@@ -109,12 +121,22 @@ public final class LoadGenerator {
         return Arrays.copyOf(latencies, count);
     }
 
-    /** MSA-1 is AA or CA and MSA-2 is the id we sent. */
-    private static boolean acknowledges(byte[] reply, String id) {
-        for (String segment : new String(reply, StandardCharsets.ISO_8859_1).split("\r")) {
-            if (!segment.startsWith("MSA")) continue;
-            String[] fields = segment.split(java.util.regex.Pattern.quote(String.valueOf(segment.charAt(3))), -1);
-            return fields.length > 2 && (fields[1].equals("AA") || fields[1].equals("CA")) && fields[2].equals(id);
+    private static void writeDigits(byte[] target, int offset, int width, long value) {
+        long v = value;
+        for (int i = offset + width - 1; i >= offset; i--) {
+            target[i] = (byte) ('0' + v % 10);
+            v /= 10;
+        }
+    }
+
+    /** MSA-1 is AA or CA and MSA-2 is the id we sent: checked on the bytes, without building strings. */
+    private static boolean acknowledges(byte[] reply, byte[] message, int idOffset) {
+        for (int i = 0; i + 7 + ID_WIDTH < reply.length; i++) {
+            if (reply[i] != '\r' || reply[i + 1] != 'M' || reply[i + 2] != 'S' || reply[i + 3] != 'A') continue;
+            int code = i + 5;
+            boolean positive = (reply[code] == 'A' || reply[code] == 'C') && reply[code + 1] == 'A' && reply[code + 2] == '|';
+            return positive && java.util.Arrays.equals(reply, code + 3, code + 3 + ID_WIDTH, message, idOffset, idOffset + ID_WIDTH)
+                    && (code + 3 + ID_WIDTH == reply.length || reply[code + 3 + ID_WIDTH] == '\r' || reply[code + 3 + ID_WIDTH] == '|');
         }
         return false;
     }
