@@ -61,8 +61,11 @@ public final class ParsedMessage {
         return Optional.empty();
     }
 
-    /** Parses every segment with HAPI now (tests use it to show HAPI reads every accepted message). */
-    int parseAllSegments() throws HL7Exception {
+    /**
+     * Parses every segment with HAPI now; returns how many. For tests and benchmarks that need
+     * the whole model (the server itself parses only what it reads).
+     */
+    public int parseAllSegments() throws HL7Exception {
         for (int i = 0; i < segments.size(); i++) segment(i);
         return segments.size();
     }

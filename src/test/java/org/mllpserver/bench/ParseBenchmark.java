@@ -79,6 +79,12 @@ public class ParseBenchmark {
         return reader.read(bytes);
     }
 
+    /** The read, then HAPI parsing every segment: what reading every value of the message would cost. */
+    @Benchmark
+    public int serverReadThenHapiEverySegment() throws HL7Exception {
+        return ((MessageReader.Parsed) reader.read(bytes)).message().parseAllSegments();
+    }
+
     @Benchmark
     public Message hapiGenericNoValidation() throws HL7Exception {
         return genericNoValidation.parse(text);
