@@ -261,7 +261,9 @@ final class MessageChecks {
         checkTimestamp("MSH", 7, header.component(7, 1), problems);
         for (String segment : segments) {
             if (segmentId(stripIndent(segment)).equals("EVN")) {
-                checkTimestamp("EVN", 2, firstComponent(field(stripIndent(segment), 2, fieldSeparator), header), problems);
+                Delimiters d = header.delimiters().orElseThrow();
+                String evn2 = MshHeader.nthPiece(stripIndent(segment), fieldSeparator, 3); // piece 1 is the segment id
+                checkTimestamp("EVN", 2, MshHeader.firstPiece(MshHeader.firstPiece(evn2, d.repetition()), d.component()), problems);
                 return;
             }
         }
@@ -274,26 +276,6 @@ final class MessageChecks {
             problems.add(Problem.at(ErrorCode.DATA_TYPE_ERROR, segmentId, 1, field, segmentId + "-" + field
                     + " is not an HL7 timestamp (YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ])"));
         }
-    }
-
-    private static String firstComponent(String field, MshHeader header) {
-        Delimiters d = header.delimiters().orElseThrow();
-        int rep = field.indexOf(d.repetition());
-        String first = rep < 0 ? field : field.substring(0, rep);
-        int comp = first.indexOf(d.component());
-        return comp < 0 ? first : first.substring(0, comp);
-    }
-
-    /** Field {@code n} of a non-MSH segment (its id is field 0). */
-    private static String field(String segment, int n, char separator) {
-        int from = 0;
-        for (int i = 0; i < n; i++) {
-            int next = segment.indexOf(separator, from);
-            if (next < 0) return "";
-            from = next + 1;
-        }
-        int end = segment.indexOf(separator, from);
-        return end < 0 ? segment.substring(from) : segment.substring(from, end);
     }
 
     /** Leading spaces and tabs only: a control character is content to be refused, not whitespace. */

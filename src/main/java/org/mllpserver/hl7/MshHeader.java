@@ -196,12 +196,14 @@ public final class MshHeader {
         }
     }
 
-    private static String firstPiece(String value, char delimiter) {
+    /** The text before the first {@code delimiter} (all of it when there is none). */
+    static String firstPiece(String value, char delimiter) {
         int end = value.indexOf(delimiter);
         return end < 0 ? value : value.substring(0, end);
     }
 
-    private static String nthPiece(String value, char delimiter, int n) {
+    /** The {@code n}-th (1-based) piece of {@code value} split on {@code delimiter}; empty when there are fewer. */
+    static String nthPiece(String value, char delimiter, int n) {
         int from = 0;
         for (int i = 1; i < n; i++) {
             int next = value.indexOf(delimiter, from);

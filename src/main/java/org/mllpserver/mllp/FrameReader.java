@@ -98,6 +98,16 @@ public final class FrameReader {
         this.frame = new byte[initialFrameCapacity()];
     }
 
+    /** The wire form of one frame: {@code 0x0B payload 0x1C 0x0D}, what {@link #next()} reads back. */
+    public static byte[] frame(byte[] payload) {
+        byte[] frame = new byte[payload.length + 3];
+        frame[0] = START_BLOCK;
+        System.arraycopy(payload, 0, frame, 1, payload.length);
+        frame[payload.length + 1] = END_BLOCK;
+        frame[payload.length + 2] = CARRIAGE_RETURN;
+        return frame;
+    }
+
     /** Blocks until a frame is complete, the stream ends, a limit is hit or a timeout expires. */
     public Result next() throws IOException {
         long idleDeadlineNanos = nanoClock.getAsLong() + idleTimeout.toNanos();

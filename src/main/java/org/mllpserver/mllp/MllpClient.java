@@ -46,12 +46,7 @@ public final class MllpClient implements AutoCloseable {
 
     /** Sends one frame without waiting for anything. */
     public void send(byte[] payload) throws IOException {
-        byte[] frame = new byte[payload.length + 3];
-        frame[0] = FrameReader.START_BLOCK;
-        System.arraycopy(payload, 0, frame, 1, payload.length);
-        frame[payload.length + 1] = FrameReader.END_BLOCK;
-        frame[payload.length + 2] = FrameReader.CARRIAGE_RETURN;
-        out.write(frame);
+        out.write(FrameReader.frame(payload));
         out.flush();
     }
 

@@ -301,13 +301,7 @@ public final class MllpListener {
 
         private void reply(java.io.OutputStream out, java.util.Optional<byte[]> payload) throws IOException {
             if (payload.isEmpty()) return;
-            byte[] body = payload.get();
-            byte[] frame = new byte[body.length + 3];
-            frame[0] = FrameReader.START_BLOCK;
-            System.arraycopy(body, 0, frame, 1, body.length);
-            frame[body.length + 1] = FrameReader.END_BLOCK;
-            frame[body.length + 2] = FrameReader.CARRIAGE_RETURN;
-            out.write(frame);
+            out.write(FrameReader.frame(payload.get()));
             out.flush();
         }
 

@@ -3,6 +3,7 @@ package org.mllpserver.intake;
 import org.junit.jupiter.api.Test;
 import org.mllpserver.mllp.MllpClient;
 import org.mllpserver.testing.Hl7Text;
+import org.mllpserver.testing.MutableClock;
 import org.mllpserver.testing.TestServer;
 
 import java.nio.charset.StandardCharsets;
@@ -11,15 +12,12 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -99,21 +97,16 @@ class DuplicateTest {
 
     @Test
     void theWindowForgetsOldMessages() {
-        AtomicLong now = new AtomicLong(Instant.parse("2026-11-22T00:00:00Z").toEpochMilli());
-        Clock clock = new Clock() {
-            @Override public ZoneId getZone() { return ZoneOffset.UTC; }
-            @Override public Clock withZone(ZoneId zone) { return this; }
-            @Override public Instant instant() { return Instant.ofEpochMilli(now.get()); }
-        };
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-22T00:00:00Z"));
         DuplicateIndex index = new DuplicateIndex(Duration.ofHours(24), clock);
         Optional<DuplicateIndex.Key> key = DuplicateIndex.Key.of("APP", "FAC", "ID-1");
         assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(key)).accepted();
-        now.addAndGet(Duration.ofHours(23).toMillis());
+        clock.advance(Duration.ofHours(23));
         assertInstanceOf(DuplicateIndex.Duplicate.class, index.claim(key));
-        now.addAndGet(Duration.ofHours(2).toMillis());
+        clock.advance(Duration.ofHours(2));
         assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(key)).abandoned();
         assertEquals(0, index.size());
-        index.remember(DuplicateIndex.Key.of("APP", "FAC", "OLD").orElseThrow(), Instant.ofEpochMilli(now.get()).minus(Duration.ofDays(2)));
+        index.remember(DuplicateIndex.Key.of("APP", "FAC", "OLD").orElseThrow(), clock.instant().minus(Duration.ofDays(2)));
         assertEquals(0, index.size(), "a message from the journal older than the window is not remembered");
         assertEquals(DuplicateIndex.Key.of("AB", "C", "1"), DuplicateIndex.Key.of("AB", "C", "1"));
         assertEquals(false, DuplicateIndex.Key.of("AB", "C", "1").equals(DuplicateIndex.Key.of("A", "BC", "1")));
@@ -121,25 +114,20 @@ class DuplicateTest {
 
     @Test
     void holdsManyMessagesAndForgetsThemAllWhenTheWindowPasses() {
-        AtomicLong now = new AtomicLong(Instant.parse("2026-11-22T00:00:00Z").toEpochMilli());
-        Clock clock = new Clock() {
-            @Override public ZoneId getZone() { return ZoneOffset.UTC; }
-            @Override public Clock withZone(ZoneId zone) { return this; }
-            @Override public Instant instant() { return Instant.ofEpochMilli(now.get()); }
-        };
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-22T00:00:00Z"));
         DuplicateIndex index = new DuplicateIndex(Duration.ofHours(1), clock);
         int n = 100_000;
         for (int i = 0; i < n; i++) {
             assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(DuplicateIndex.Key.of("A", "F", "M" + i))).accepted();
-            if (i % 1000 == 999) now.addAndGet(10); // accepted over time, oldest first
+            if (i % 1000 == 999) clock.advance(Duration.ofMillis(10)); // accepted over time, oldest first
         }
         assertEquals(n, index.size());
         for (int i = 0; i < n; i += 997) assertInstanceOf(DuplicateIndex.Duplicate.class, index.claim(DuplicateIndex.Key.of("A", "F", "M" + i)));
-        now.addAndGet(Duration.ofHours(1).toMillis() - 500); // the first half's acceptance is now out of the window
+        clock.advance(Duration.ofHours(1).minusMillis(500)); // the first half's acceptance is now out of the window
         int remaining = index.size();
         assertTrue(remaining > 0 && remaining < n, "half expired: " + remaining);
         assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(DuplicateIndex.Key.of("A", "F", "M0"))).abandoned();
-        now.addAndGet(Duration.ofHours(2).toMillis());
+        clock.advance(Duration.ofHours(2));
         assertEquals(0, index.size());
         for (int i = 0; i < 1000; i++) assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(DuplicateIndex.Key.of("A", "F", "again" + i))).accepted();
         assertEquals(1000, index.size(), "the emptied shards fill again");

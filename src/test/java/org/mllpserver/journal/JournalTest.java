@@ -2,6 +2,7 @@ package org.mllpserver.journal;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mllpserver.testing.MutableClock;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +19,6 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -125,23 +124,18 @@ class JournalTest {
 
     @Test
     void deletesOnlyClosedSegmentsWhoseNewestRecordIsOlderThanRetention() throws IOException {
-        AtomicLong now = new AtomicLong(Instant.parse("2026-11-01T00:00:00Z").toEpochMilli());
-        Clock clock = new Clock() {
-            @Override public ZoneOffset getZone() { return ZoneOffset.UTC; }
-            @Override public Clock withZone(java.time.ZoneId zone) { return this; }
-            @Override public Instant instant() { return Instant.ofEpochMilli(now.get()); }
-        };
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-01T00:00:00Z"));
         Journal.Settings settings = new Journal.Settings(dir, 64 * 1024, Duration.ofDays(7));
         try (Journal journal = Journal.open(settings, clock, ChannelFactory.DEFAULT, RecordVisitor.NONE)) {
             for (int i = 0; i < 100; i++) journal.append(RecordType.MESSAGE, new byte[1024]); // two closed segments, day 0
-            now.addAndGet(Duration.ofDays(3).toMillis());
+            clock.advance(Duration.ofDays(3));
             for (int i = 0; i < 100; i++) journal.append(RecordType.MESSAGE, new byte[1024]); // more segments, day 3
             int before = Recovery.segmentFiles(dir).size();
-            now.addAndGet(Duration.ofDays(6).toMillis()); // day 9: day-0 segments are 9 days old, day-3 ones 6
+            clock.advance(Duration.ofDays(6)); // day 9: day-0 segments are 9 days old, day-3 ones 6
             int deleted = journal.deleteExpired();
             assertTrue(deleted >= 1, "the day-0 segments go");
             assertEquals(before - deleted, Recovery.segmentFiles(dir).size());
-            now.addAndGet(Duration.ofDays(30).toMillis());
+            clock.advance(Duration.ofDays(30));
             journal.deleteExpired();
             assertEquals(1, Recovery.segmentFiles(dir).size(), "the active segment is never deleted");
             journal.append(RecordType.MESSAGE, body("still appending"));
@@ -164,15 +158,10 @@ class JournalTest {
 
     @Test
     void recordIdsAreVersion7AndTimeOrdered() {
-        AtomicLong now = new AtomicLong(1_700_000_000_000L);
-        Clock clock = new Clock() {
-            @Override public ZoneOffset getZone() { return ZoneOffset.UTC; }
-            @Override public Clock withZone(java.time.ZoneId zone) { return this; }
-            @Override public Instant instant() { return Instant.ofEpochMilli(now.get()); }
-        };
+        MutableClock clock = new MutableClock(Instant.ofEpochMilli(1_700_000_000_000L));
         RecordIds ids = new RecordIds(clock, new Random(9));
         UUID first = ids.next();
-        now.incrementAndGet();
+        clock.advance(Duration.ofMillis(1));
         UUID second = ids.next();
         assertEquals(7, first.version());
         assertEquals(2, first.variant());
