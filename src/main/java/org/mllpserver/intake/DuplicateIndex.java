@@ -23,8 +23,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * being provoked on purpose.
  *
  * <p>Layout: 64 shards, each an open-addressing table of primitive arrays (key halves and the
- * acceptance time) with a FIFO ring in acceptance order for expiry: about 100 bytes per message in
- * the window and nothing for the garbage collector to trace. (A HashMap of small objects took
+ * acceptance time) with a binary min-heap on acceptance time for expiry: about 100 bytes per
+ * message in the window and nothing for the garbage collector to trace. (The heap, not a FIFO:
+ * records found in the journal at start need not come in time order, and expiry must be exact.
+ * Times from live acceptances only grow, so a push costs no sifting.) (A HashMap of small objects took
  * G1 pauses past 100 ms at 20 000 messages per second; it would also hold a gigabyte of objects at
  * 100 messages per second over a 24 h window.) Each shard has its own lock, so a resize stalls
  * 1/64 of the claims, briefly.
@@ -186,9 +188,9 @@ public final class DuplicateIndex {
 
     /**
      * One shard: open addressing with linear probing over primitive arrays. A slot's time is 0
-     * when it is empty and {@link #DELETED} when its entry expired. Entries also sit in a FIFO
-     * ring in the order they were accepted; expiry pops the ring's head while it is older than
-     * the window. Guarded by the shard's monitor.
+     * when it is empty and {@link #DELETED} when its entry expired. Every acceptance is also pushed
+     * on a min-heap on time; expiry pops the heap while its least time is older than the window,
+     * deleting the entry unless it was accepted again later. Guarded by the shard's monitor.
      */
     private static final class Shard {
         private static final long DELETED = -1;
@@ -199,11 +201,10 @@ public final class DuplicateIndex {
         long[] time = new long[16];
         int size;
         int deleted;
-        long[] ringHigh = new long[16];
-        long[] ringLow = new long[16];
-        long[] ringTime = new long[16];
-        int ringHead;
-        int ringCount;
+        long[] heapHigh = new long[16];
+        long[] heapLow = new long[16];
+        long[] heapTime = new long[16];
+        int heapSize;
 
         /** The acceptance time of {@code key}, or 0 when it is not here. */
         long acceptedAt(Key key) {
@@ -211,10 +212,12 @@ public final class DuplicateIndex {
             return slot < 0 ? 0 : time[slot];
         }
 
+        /** Records an acceptance; a key already here keeps the later of the two times. */
         void add(Key key, long acceptedAt) {
-            if ((size + deleted + 1) * 2 > high.length) rehash();
             int slot = find(key.high(), key.low());
+            if (slot >= 0 && time[slot] >= acceptedAt) return;
             if (slot < 0) {
+                if ((size + deleted + 1) * 2 > high.length) rehash();
                 slot = freeSlot(key.high());
                 if (time[slot] == DELETED) deleted--;
                 high[slot] = key.high();
@@ -222,19 +225,21 @@ public final class DuplicateIndex {
                 size++;
             }
             time[slot] = acceptedAt;
-            enqueue(key.high(), key.low(), acceptedAt);
+            push(key.high(), key.low(), acceptedAt);
         }
 
         void evictBefore(long cutoff) {
-            while (ringCount > 0 && ringTime[ringHead] < cutoff) {
-                int slot = find(ringHigh[ringHead], ringLow[ringHead]);
-                if (slot >= 0 && time[slot] == ringTime[ringHead]) { // not accepted again since
+            while (heapSize > 0 && heapTime[0] < cutoff) {
+                long h = heapHigh[0];
+                long l = heapLow[0];
+                long t = heapTime[0];
+                popRoot();
+                int slot = find(h, l);
+                if (slot >= 0 && time[slot] == t) { // not accepted again since
                     time[slot] = DELETED;
                     size--;
                     deleted++;
                 }
-                ringHead = (ringHead + 1) & (ringTime.length - 1);
-                ringCount--;
             }
         }
 
@@ -273,30 +278,44 @@ public final class DuplicateIndex {
             }
         }
 
-        private void enqueue(long h, long l, long t) {
-            if (ringCount == ringTime.length) growRing();
-            int tail = (ringHead + ringCount) & (ringTime.length - 1);
-            ringHigh[tail] = h;
-            ringLow[tail] = l;
-            ringTime[tail] = t;
-            ringCount++;
+        private void push(long h, long l, long t) {
+            if (heapSize == heapTime.length) {
+                heapHigh = java.util.Arrays.copyOf(heapHigh, heapSize * 2);
+                heapLow = java.util.Arrays.copyOf(heapLow, heapSize * 2);
+                heapTime = java.util.Arrays.copyOf(heapTime, heapSize * 2);
+            }
+            int i = heapSize++;
+            while (i > 0) {
+                int parent = (i - 1) >>> 1;
+                if (heapTime[parent] <= t) break;
+                set(i, heapHigh[parent], heapLow[parent], heapTime[parent]);
+                i = parent;
+            }
+            set(i, h, l, t);
         }
 
-        private void growRing() {
-            int capacity = ringTime.length * 2;
-            long[] h = new long[capacity];
-            long[] l = new long[capacity];
-            long[] t = new long[capacity];
-            for (int i = 0; i < ringCount; i++) {
-                int from = (ringHead + i) & (ringTime.length - 1);
-                h[i] = ringHigh[from];
-                l[i] = ringLow[from];
-                t[i] = ringTime[from];
+        private void popRoot() {
+            heapSize--;
+            if (heapSize == 0) return;
+            long h = heapHigh[heapSize];
+            long l = heapLow[heapSize];
+            long t = heapTime[heapSize];
+            int i = 0;
+            while (true) {
+                int child = 2 * i + 1;
+                if (child >= heapSize) break;
+                if (child + 1 < heapSize && heapTime[child + 1] < heapTime[child]) child++;
+                if (heapTime[child] >= t) break;
+                set(i, heapHigh[child], heapLow[child], heapTime[child]);
+                i = child;
             }
-            ringHigh = h;
-            ringLow = l;
-            ringTime = t;
-            ringHead = 0;
+            set(i, h, l, t);
+        }
+
+        private void set(int i, long h, long l, long t) {
+            heapHigh[i] = h;
+            heapLow[i] = l;
+            heapTime[i] = t;
         }
     }
 }

@@ -133,6 +133,46 @@ class DuplicateTest {
         assertEquals(1000, index.size(), "the emptied shards fill again");
     }
 
+    /** The index against a plain model (a map of key to acceptance time) under seeded random operations. */
+    @Test
+    void agreesWithASimpleModelUnderRandomClaimsExpiriesAndRebuilds() {
+        long seed = Long.getLong("test.seed", System.nanoTime());
+        System.out.println("DuplicateTest model: seed " + seed + " (rerun with -Dtest.seed=" + seed + ")");
+        java.util.Random random = new java.util.Random(seed);
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-22T00:00:00Z"));
+        Duration window = Duration.ofSeconds(100);
+        DuplicateIndex index = new DuplicateIndex(window, clock);
+        java.util.Map<String, Long> model = new java.util.HashMap<>();
+        for (int op = 0; op < 200_000; op++) {
+            String id = "K" + random.nextInt(5_000);
+            var key = DuplicateIndex.Key.of("APP", "FAC", id);
+            model.values().removeIf(t -> t < clock.millis() - window.toMillis());
+            switch (random.nextInt(10)) {
+                case 0 -> clock.advance(Duration.ofMillis(random.nextInt(3_000)));
+                case 1 -> { // a record found in the journal at start: its time is in the past
+                    long at = clock.millis() - random.nextInt(150_000);
+                    index.remember(key.orElseThrow(), Instant.ofEpochMilli(at));
+                    if (at >= clock.millis() - window.toMillis()) model.merge(id, at, Math::max);
+                }
+                default -> {
+                    DuplicateIndex.Claim claim = index.claim(key);
+                    boolean expectDuplicate = model.containsKey(id);
+                    assertEquals(expectDuplicate, claim instanceof DuplicateIndex.Duplicate, "seed " + seed + " op " + op + " " + id);
+                    if (claim instanceof DuplicateIndex.Fresh fresh) {
+                        if (random.nextInt(4) == 0) {
+                            fresh.abandoned();
+                        } else {
+                            fresh.accepted();
+                            model.put(id, clock.millis());
+                        }
+                    }
+                }
+            }
+        }
+        model.values().removeIf(t -> t < clock.millis() - window.toMillis()); // the last operation may have moved the clock
+        assertEquals(model.size(), index.size(), "seed " + seed);
+    }
+
     private static String send(MllpClient client, byte[] message) throws java.io.IOException {
         return Hl7Text.of(client.exchange(message)).ackCode();
     }
