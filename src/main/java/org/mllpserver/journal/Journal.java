@@ -7,6 +7,7 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -25,8 +26,9 @@ import static java.lang.System.Logger.Level.INFO;
  * acknowledged.
  *
  * <p><b>On disk.</b> A directory of segment files ({@link SegmentFile}: {@code <first
- * position>.journal}, a 16-byte header, then batches). A batch is a BATCH record (the length of
- * the records that follow and the time of the write) followed by those records; a record is
+ * position>.journal}, a 24-byte header with a random nonce, then batches). A batch is a BATCH
+ * record (the length of the records that follow and the time of the write; its checksum is seeded
+ * with the segment's nonce, so message content cannot pose as a marker) followed by those records; a record is
  * {@code length, CRC32C, type, body} ({@link RecordFormat}). A record's position is its offset in
  * the concatenation of all segments; it never changes. A file {@code journal.lock} holds an
  * exclusive lock while a journal is open, so two servers never write the same directory.
@@ -48,6 +50,10 @@ import static java.lang.System.Logger.Level.INFO;
  * its force then only flushes data, without a file-size change for the file system to journal
  * (measured here: fdatasync p50 0.10 ms instead of 0.16 ms). A roll and a clean close cut the
  * unused zeros off; after a crash, recovery removes them.
+ *
+ * <p><b>Seal.</b> A clean close writes an empty batch after the last one. Recovery truncates a
+ * last batch that is not whole only when no whole batch follows it, so after a clean close any
+ * damage to the last data batch is followed by the seal and refuses start-up instead.
  *
  * <p><b>Failures.</b> If a write or force fails (disk full, I/O error) every record of that batch
  * fails ({@link #append} throws) and the in-doubt tail is truncated away before the next batch;
@@ -79,6 +85,8 @@ public final class Journal implements AutoCloseable {
     private final ChannelFactory channels;
     private final FileChannel lockChannel;
     private final FileLock dirLock;
+    /** Segment nonces: random, so no message content can pass for a batch marker. */
+    private final SecureRandom nonces;
     private final JournalStats stats = new JournalStats();
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -93,6 +101,8 @@ public final class Journal implements AutoCloseable {
     private FileChannel active;
     private long preallocatedEnd; // file offset up to which the active segment holds forced zeros (or data)
     private boolean tailInDoubt;
+    /** A roll was decided and the old segment cut: nothing more may go into it, even if the roll must be retried. */
+    private boolean rollPending;
     private ByteBuffer batchBuffer = ByteBuffer.allocateDirect(MAX_BATCH_BYTES + 4096);
     private final Thread flusher;
 
@@ -103,8 +113,9 @@ public final class Journal implements AutoCloseable {
     }
 
     private Journal(Settings settings, Clock clock, ChannelFactory channels, FileChannel lockChannel, FileLock dirLock,
-                    List<SegmentFile> segments) throws IOException {
+                    List<SegmentFile> segments, SecureRandom nonces) throws IOException {
         this.settings = settings;
+        this.nonces = nonces;
         this.clock = clock;
         this.channels = channels;
         this.lockChannel = lockChannel;
@@ -121,7 +132,7 @@ public final class Journal implements AutoCloseable {
      * data is damaged, and {@link JournalLockedException} when another process has it open.
      */
     public static Journal open(Settings settings, Clock clock, ChannelFactory channels, RecordVisitor visitor) throws IOException {
-        Files.createDirectories(settings.directory());
+        createDirectoriesDurably(settings.directory());
         FileChannel lockChannel = FileChannel.open(settings.directory().resolve(LOCK_FILE),
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock dirLock;
@@ -139,8 +150,9 @@ public final class Journal implements AutoCloseable {
                     + " is in use by another process (another server with the same DATA_DIR?)");
         }
         try {
-            List<SegmentFile> segments = Recovery.run(settings.directory(), channels, visitor);
-            Journal journal = new Journal(settings, clock, channels, lockChannel, dirLock, segments);
+            SecureRandom nonces = new SecureRandom();
+            List<SegmentFile> segments = Recovery.run(settings.directory(), channels, visitor, nonces::nextLong);
+            Journal journal = new Journal(settings, clock, channels, lockChannel, dirLock, segments, nonces);
             journal.flusher.start();
             SegmentFile last = segments.getLast();
             LOG.log(INFO, "journal {0}: {1} segment(s), appending at position {2}", settings.directory(),
@@ -212,42 +224,90 @@ public final class Journal implements AutoCloseable {
         List<SegmentFile> expired = new ArrayList<>();
         lock.lock();
         try {
-            while (segments.size() > 1 && segments.getFirst().newestBatchMillis < cutoff) expired.add(segments.removeFirst());
+            for (int i = 0; i < segments.size() - 1 && segments.get(i).newestBatchMillis < cutoff; i++) expired.add(segments.get(i));
         } finally {
             lock.unlock();
         }
-        for (SegmentFile segment : expired) {
-            Files.deleteIfExists(segment.path);
-            LOG.log(INFO, "journal: deleted segment {0} (newest record older than RETENTION={1} ms)",
-                    segment.path.getFileName(), String.valueOf(settings.retention().toMillis()));
+        int deleted = 0;
+        try {
+            for (SegmentFile segment : expired) {
+                Files.deleteIfExists(segment.path); // a failure leaves it listed: the next round tries again
+                lock.lock();
+                try {
+                    segments.remove(segment);
+                } finally {
+                    lock.unlock();
+                }
+                deleted++;
+                LOG.log(INFO, "journal: deleted segment {0} (newest record older than RETENTION={1} ms)",
+                        segment.path.getFileName(), String.valueOf(settings.retention().toMillis()));
+            }
+        } finally {
+            if (deleted > 0) SegmentFile.forceDirectory(settings.directory());
         }
-        if (!expired.isEmpty()) SegmentFile.forceDirectory(settings.directory());
-        return expired.size();
+        return deleted;
     }
 
-    /** Writes what is queued, stops the flusher and releases the directory. */
+    /**
+     * Writes what is queued, stops the flusher, seals the last segment (an empty batch) and
+     * releases the directory. Calling it again does nothing.
+     */
     @Override
     public void close() throws IOException {
         lock.lock();
         try {
+            if (closed) return;
             closed = true;
             work.signalAll();
             space.signalAll();
         } finally {
             lock.unlock();
         }
-        try {
-            flusher.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        boolean interrupted = false;
+        while (flusher.isAlive()) {
+            try {
+                flusher.join(); // the flusher finishes what is queued; its appenders are waiting for it
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
         }
         try {
-            cutPreallocation(activeSegment()); // a clean close leaves no zeros after the data
+            SegmentFile segment = activeSegment();
+            if (tailInDoubt) repairTail();
+            if (!rollPending) seal(segment);
+            cutPreallocation(segment); // a clean close leaves no zeros after the data
         } finally {
-            active.close();
+            try {
+                active.close();
+            } finally {
+                dirLock.release();
+                lockChannel.close();
+            }
+            if (interrupted) Thread.currentThread().interrupt();
         }
-        dirLock.release();
-        lockChannel.close();
+    }
+
+    /** An empty batch after the last one, forced: damage to the last data batch is then not a torn tail. */
+    private void seal(SegmentFile segment) throws IOException {
+        ByteBuffer marker = ByteBuffer.allocate(SegmentScanner.MARKER_BYTES);
+        RecordFormat.writeMarker(marker, segment.nonce, 0, clock.millis());
+        marker.flip();
+        SegmentFile.writeFully(active, marker, segment.size);
+        active.force(false);
+        lock.lock();
+        try {
+            segment.size += SegmentScanner.MARKER_BYTES;
+        } finally {
+            lock.unlock();
+        }
+        preallocatedEnd = Math.max(preallocatedEnd, segment.size);
+    }
+
+    private static void createDirectoriesDurably(Path directory) throws IOException {
+        if (Files.isDirectory(directory)) return;
+        Files.createDirectories(directory);
+        Path parent = directory.toAbsolutePath().getParent();
+        if (parent != null) SegmentFile.forceDirectory(parent); // the new directory's own entry
     }
 
     // --- the flusher -------------------------------------------------------------------------
@@ -259,10 +319,12 @@ public final class Journal implements AutoCloseable {
             try {
                 long[] positions = writeAndForce(batch);
                 for (int i = 0; i < batch.size(); i++) batch.get(i).position().complete(positions[i]);
-            } catch (IOException | RuntimeException e) {
+            } catch (Throwable e) { // an Error too: the flusher must outlive any batch, or every appender waits forever
+                tailInDoubt = true;
                 stats.failedBatches.incrementAndGet();
                 LOG.log(ERROR, "journal: a write of " + batch.size() + " record(s) failed; they are answered as errors: " + e);
-                for (Pending p : batch) p.position().completeExceptionally(e);
+                IOException failure = e instanceof IOException io ? io : new IOException("journal write failed: " + e, e);
+                for (Pending p : batch) p.position().completeExceptionally(failure);
             }
         }
     }
@@ -294,11 +356,11 @@ public final class Journal implements AutoCloseable {
         long recordsBytes = 0;
         for (Pending p : batch) recordsBytes += p.size();
         SegmentFile segment = activeSegment();
-        if (segment.hasRecords() && segment.size + SegmentScanner.MARKER_BYTES + recordsBytes > settings.segmentBytes()) {
+        if (rollPending || (segment.hasRecords() && segment.size + SegmentScanner.MARKER_BYTES + recordsBytes > settings.segmentBytes())) {
             segment = roll(segment);
         }
         long writtenAt = clock.millis();
-        ByteBuffer buffer = encode(batch, recordsBytes, writtenAt);
+        ByteBuffer buffer = encode(batch, recordsBytes, writtenAt, segment.nonce);
         long[] positions = positions(batch, segment.end() + SegmentScanner.MARKER_BYTES);
         long started = System.nanoTime();
         tailInDoubt = true; // from the first byte written until the force returns
@@ -324,15 +386,28 @@ public final class Journal implements AutoCloseable {
      */
     private void preallocate(SegmentFile segment, long needed) throws IOException {
         if (needed <= preallocatedEnd) return;
-        long target = Math.max(needed, Math.min(preallocatedEnd + PREALLOCATION_BYTES, settings.segmentBytes()));
-        long at = preallocatedEnd;
-        while (at < target) {
-            ByteBuffer zeros = ZEROS.duplicate();
-            zeros.limit((int) Math.min(zeros.capacity(), target - at));
-            at += active.write(zeros, at);
+        long step = Math.max(needed, Math.min(preallocatedEnd + PREALLOCATION_BYTES, settings.segmentBytes()));
+        long target = step;
+        try {
+            zeroFill(step);
+        } catch (IOException nearlyFull) {
+            if (step <= needed) throw nearlyFull;
+            // Less than a full step is free: take back what was written and ask only for this batch.
+            active.truncate(preallocatedEnd);
+            zeroFill(needed);
+            target = needed;
         }
         active.force(false);
         preallocatedEnd = target;
+    }
+
+    private void zeroFill(long to) throws IOException {
+        long at = preallocatedEnd;
+        while (at < to) {
+            ByteBuffer zeros = ZEROS.duplicate();
+            zeros.limit((int) Math.min(zeros.capacity(), to - at));
+            at += active.write(zeros, at);
+        }
     }
 
     /** Cuts a segment's file back to its data: no zeros after the last batch. */
@@ -355,12 +430,22 @@ public final class Journal implements AutoCloseable {
     }
 
     private SegmentFile roll(SegmentFile full) throws IOException {
-        cutPreallocation(full); // a closed segment ends where its data ends: the next one starts there
-        SegmentFile next = SegmentFile.create(settings.directory(), full.end(), channels);
-        FileChannel channel = channels.open(next.path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        rollPending = true; // from here on nothing more goes into the full segment: the next one starts at its end
+        cutPreallocation(full); // a closed segment ends where its data ends
+        SegmentFile next;
+        FileChannel channel;
+        Path path = settings.directory().resolve(SegmentFile.fileName(full.end()));
+        try {
+            next = SegmentFile.create(settings.directory(), full.end(), nonces.nextLong(), channels);
+            channel = channels.open(next.path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(path); // the next attempt creates it again; a crash before then leaves a header-only last segment at most
+            throw e;
+        }
         active.close();
         active = channel;
         preallocatedEnd = next.size;
+        rollPending = false;
         lock.lock();
         try {
             segments.add(next);
@@ -369,6 +454,14 @@ public final class Journal implements AutoCloseable {
         }
         LOG.log(INFO, "journal: started segment {0}", next.path.getFileName());
         return next;
+    }
+
+    private static void deleteQuietly(Path path) {
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "journal: could not remove " + path + " after a failed roll: " + e);
+        }
     }
 
     private SegmentFile activeSegment() {
@@ -380,14 +473,14 @@ public final class Journal implements AutoCloseable {
         }
     }
 
-    private ByteBuffer encode(List<Pending> batch, long recordsBytes, long writtenAt) {
+    private ByteBuffer encode(List<Pending> batch, long recordsBytes, long writtenAt, long nonce) {
         long total = SegmentScanner.MARKER_BYTES + recordsBytes;
         if (total > batchBuffer.capacity()) {
             if (total > Integer.MAX_VALUE) throw new IllegalStateException("batch of " + total + " bytes");
             batchBuffer = ByteBuffer.allocate((int) total); // one record larger than a batch: a one-off heap buffer
         }
         ByteBuffer buffer = batchBuffer.clear();
-        RecordFormat.write(buffer, RecordType.BATCH, RecordFormat.batchBody(recordsBytes, writtenAt));
+        RecordFormat.writeMarker(buffer, nonce, recordsBytes, writtenAt);
         for (Pending p : batch) RecordFormat.write(buffer, p.type(), p.body());
         buffer.flip();
         if (buffer.capacity() > MAX_BATCH_BYTES + 4096) batchBuffer = ByteBuffer.allocateDirect(MAX_BATCH_BYTES + 4096);

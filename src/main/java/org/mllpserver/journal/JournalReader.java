@@ -12,7 +12,9 @@ import java.util.Optional;
  * Reads a journal without changing it, while a server may be appending to it: the inspection
  * commands and the tests use it. Only whole batches are read; the tail of the last segment that
  * is not whole yet (a write in progress, or one a crash cut short and recovery has not truncated
- * yet) is left out. Damage anywhere else throws {@link JournalDamagedException}.
+ * yet) is left out, without a verdict on it. Damage anywhere else throws
+ * {@link JournalDamagedException}. A record of the last whole batch may not be forced yet when it
+ * is read (delivery, in a later issue, reads only up to the journal's forced end).
  */
 public final class JournalReader {
 
@@ -60,23 +62,27 @@ public final class JournalReader {
     private static void readSegment(Path file, long base, boolean last, long fromPosition, EntryConsumer consumer) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
-            var header = SegmentScanner.checkHeader(channel, base, size);
-            if (header.isPresent()) {
+            SegmentScanner.Header header = SegmentScanner.readHeader(channel, base, size);
+            if (header.problem().isPresent()) {
                 if (last && size <= SegmentFile.HEADER_BYTES) return; // being created
-                throw new JournalDamagedException("journal segment " + file + ": " + header.get());
+                throw new JournalDamagedException("journal segment " + file + ": " + header.problem().get());
             }
-            SegmentScanner.Outcome outcome = SegmentScanner.scan(channel, base, size, (records, writtenAt) -> {
+            SegmentScanner.Outcome outcome = SegmentScanner.scan(channel, base, header.nonce(), size, (records, writtenAt) -> {
                 for (SegmentScanner.ScannedRecord r : records) {
                     if (r.position() >= fromPosition) consumer.accept(new Entry(r.position(), r.type(), r.body(), writtenAt));
                 }
             });
-            if (outcome instanceof SegmentScanner.Damaged damage && !(last && (SegmentScanner.onlyZerosFrom(channel, damage.batchOffset(), size)
-                    || !SegmentScanner.hasBatchAfter(channel, damage.batchOffset(), size)))) {
+            // The last segment is being written: what follows its last whole batch is a write in
+            // progress, preallocated zeros, or a tail recovery will judge. A reader only stops there.
+            if (outcome instanceof SegmentScanner.Damaged damage && !last) {
                 throw new JournalDamagedException("journal segment " + file + " is damaged at position "
                         + (base + damage.detailOffset()) + ": " + damage.reason());
             }
         } catch (NoSuchFileException deletedMeanwhile) {
             // Retention removed it while we were listing: nothing of it is left to read.
+        } catch (java.io.EOFException cutMeanwhile) {
+            if (!last) throw cutMeanwhile;
+            // The writer cut the last segment's preallocated zeros while we read: that is its end.
         }
     }
 }

@@ -12,7 +12,9 @@ import java.util.zip.CRC32C;
  *   type    byte    {@link RecordType#code()}
  *   body    length - 1 bytes
  * </pre>
- * The checksum covers the length too, so a damaged length is caught, not followed.
+ * The checksum covers the length too, so a damaged length is caught, not followed. A BATCH
+ * record's checksum also covers the segment's random nonce (first), so no message content, which a
+ * sender controls, can pass for a batch marker.
  */
 final class RecordFormat {
 
@@ -43,6 +45,22 @@ final class RecordFormat {
         CRC32C crc = new CRC32C();
         crc.update(buffer.slice(start, 4));
         crc.update(buffer.slice(start + 8, length));
+        return (int) crc.getValue();
+    }
+
+    /** Writes a BATCH record (a batch marker) whose checksum is seeded with the segment's nonce. */
+    static void writeMarker(ByteBuffer out, long nonce, long recordsLength, long writtenAtMillis) {
+        int start = out.position();
+        write(out, RecordType.BATCH, batchBody(recordsLength, writtenAtMillis));
+        out.putInt(start + 4, markerCrc(out, start, nonce));
+    }
+
+    /** The checksum of the batch marker at {@code start}: CRC32C over the nonce, then as {@link #crc}. */
+    static int markerCrc(ByteBuffer buffer, int start, long nonce) {
+        CRC32C crc = new CRC32C();
+        crc.update(ByteBuffer.allocate(8).putLong(0, nonce));
+        crc.update(buffer.slice(start, 4));
+        crc.update(buffer.slice(start + 8, buffer.getInt(start)));
         return (int) crc.getValue();
     }
 

@@ -8,7 +8,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
+import java.util.function.LongSupplier;
 import java.util.stream.Stream;
 
 import static java.lang.System.Logger.Level.WARNING;
@@ -28,8 +28,8 @@ import static java.lang.System.Logger.Level.WARNING;
  *   <tr><td>a last segment shorter than its header</td><td>a crash while a segment was
  *       created</td><td>write the header again</td></tr>
  *   <tr><td>a bad checksum or length anywhere else (an earlier segment, or a batch followed
- *       by a whole batch)</td><td>acknowledged data is damaged</td><td>refuse to start, naming
- *       file, position and what to do</td></tr>
+ *       by a whole batch, such as the empty "seal" batch a clean close writes)</td><td>acknowledged
+ *       data is damaged</td><td>refuse to start, naming file, position and what to do</td></tr>
  *   <tr><td>segment files that do not follow each other, a wrong header</td><td>files from
  *       elsewhere, or a missing file</td><td>refuse to start</td></tr>
  * </table>
@@ -46,11 +46,11 @@ final class Recovery {
     }
 
     /** The segments, oldest first, the last ready for appending; {@code visitor} sees every whole batch's records. */
-    static List<SegmentFile> run(Path directory, ChannelFactory channels, RecordVisitor visitor) throws IOException {
+    static List<SegmentFile> run(Path directory, ChannelFactory channels, RecordVisitor visitor, LongSupplier nonces) throws IOException {
         List<Path> files = segmentFiles(directory);
         List<SegmentFile> segments = new ArrayList<>();
         if (files.isEmpty()) {
-            segments.add(SegmentFile.create(directory, 0, channels));
+            segments.add(SegmentFile.create(directory, 0, nonces.getAsLong(), channels));
             return segments;
         }
         long expected = SegmentFile.baseOf(files.getFirst()).orElseThrow();
@@ -61,36 +61,39 @@ final class Recovery {
                 throw damaged(file, base, "it starts at position " + base + " but the previous segment ends at " + expected
                         + ": a segment file is missing, or this one comes from another journal");
             }
-            SegmentFile segment = recover(file, base, i == files.size() - 1, channels, visitor);
+            SegmentFile segment = recover(file, base, i == files.size() - 1, channels, visitor, nonces);
             segments.add(segment);
             expected = segment.end();
         }
+        // A crash may have come between creating or repairing the last segment and forcing its
+        // directory entry: force it now, before anything is appended to that file.
+        SegmentFile.forceDirectory(directory);
         return segments;
     }
 
-    private static SegmentFile recover(Path file, long base, boolean last, ChannelFactory channels, RecordVisitor visitor)
-            throws IOException {
+    private static SegmentFile recover(Path file, long base, boolean last, ChannelFactory channels, RecordVisitor visitor,
+                                       LongSupplier nonces) throws IOException {
         StandardOpenOption[] options = last
                 ? new StandardOpenOption[]{StandardOpenOption.READ, StandardOpenOption.WRITE}
                 : new StandardOpenOption[]{StandardOpenOption.READ};
         try (FileChannel channel = channels.open(file, options)) {
             long size = channel.size();
-            Optional<String> headerProblem = SegmentScanner.checkHeader(channel, base, size);
-            if (headerProblem.isPresent()) {
-                if (last && size <= SegmentFile.HEADER_BYTES) return rewriteHeader(file, base, channel);
-                throw damaged(file, base, headerProblem.get());
+            SegmentScanner.Header header = SegmentScanner.readHeader(channel, base, size);
+            if (header.problem().isPresent()) {
+                if (last && size <= SegmentFile.HEADER_BYTES) return rewriteHeader(file, base, channel, nonces.getAsLong());
+                throw damaged(file, base, header.problem().get());
             }
-            SegmentScanner.Outcome outcome = SegmentScanner.scan(channel, base, size, (records, writtenAt) -> {
+            SegmentScanner.Outcome outcome = SegmentScanner.scan(channel, base, header.nonce(), size, (records, writtenAt) -> {
                 for (SegmentScanner.ScannedRecord r : records) visitor.visit(r.position(), r.type(), r.body());
             });
             return switch (outcome) {
-                case SegmentScanner.Clean clean -> new SegmentFile(file, base, clean.size(), clean.newestBatchMillis());
-                case SegmentScanner.Damaged damage -> tornTailOrRefuse(file, base, last, channel, size, damage);
+                case SegmentScanner.Clean clean -> new SegmentFile(file, base, header.nonce(), clean.size(), clean.newestBatchMillis());
+                case SegmentScanner.Damaged damage -> tornTailOrRefuse(file, base, header.nonce(), last, channel, size, damage);
             };
         }
     }
 
-    private static SegmentFile tornTailOrRefuse(Path file, long base, boolean last, FileChannel channel, long size,
+    private static SegmentFile tornTailOrRefuse(Path file, long base, long nonce, boolean last, FileChannel channel, long size,
                                                 SegmentScanner.Damaged damage) throws IOException {
         if (last && SegmentScanner.onlyZerosFrom(channel, damage.batchOffset(), size)) {
             // Space the writer had preallocated and not yet used: nothing was written there.
@@ -98,9 +101,9 @@ final class Recovery {
             channel.force(true);
             LOG.log(System.Logger.Level.INFO, "journal {0}: removed {1} byte(s) of preallocated space after the last batch",
                     file.getFileName(), String.valueOf(size - damage.batchOffset()));
-            return new SegmentFile(file, base, damage.batchOffset(), damage.newestBatchMillis());
+            return new SegmentFile(file, base, nonce, damage.batchOffset(), damage.newestBatchMillis());
         }
-        boolean tornTail = last && !SegmentScanner.hasBatchAfter(channel, damage.batchOffset(), size);
+        boolean tornTail = last && !SegmentScanner.hasBatchAfter(channel, damage.batchOffset(), size, nonce);
         if (!tornTail) {
             throw damaged(file, base + damage.detailOffset(), damage.reason() + (last ? ", and a whole batch follows it" : ""));
         }
@@ -110,16 +113,16 @@ final class Recovery {
                         + " it was never forced, so none of its messages had been acknowledged",
                 file.getFileName(), String.valueOf(size - damage.batchOffset()), String.valueOf(base + damage.batchOffset()),
                 damage.reason());
-        return new SegmentFile(file, base, damage.batchOffset(), damage.newestBatchMillis());
+        return new SegmentFile(file, base, nonce, damage.batchOffset(), damage.newestBatchMillis());
     }
 
-    private static SegmentFile rewriteHeader(Path file, long base, FileChannel channel) throws IOException {
+    private static SegmentFile rewriteHeader(Path file, long base, FileChannel channel, long nonce) throws IOException {
         channel.truncate(0);
-        SegmentFile.writeFully(channel, SegmentFile.header(base), 0);
+        SegmentFile.writeFully(channel, SegmentFile.header(base, nonce), 0);
         channel.force(true);
         LOG.log(WARNING, "journal {0}: rewrote the header of a segment whose creation a crash cut short (it held no records)",
                 file.getFileName());
-        return new SegmentFile(file, base, SegmentFile.HEADER_BYTES, 0);
+        return new SegmentFile(file, base, nonce, SegmentFile.HEADER_BYTES, 0);
     }
 
     private static JournalDamagedException damaged(Path file, long position, String what) {

@@ -11,27 +11,30 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * One journal file: {@code <first position, 20 digits>.journal}, starting with a 16-byte header
- * (the magic {@code MLLPJRN1} and the first position again), then batches of records. Positions
+ * One journal file: {@code <first position, 20 digits>.journal}, starting with a 24-byte header
+ * (the magic {@code MLLPJRN1}, the first position again, and a random nonce that seeds the batch
+ * markers' checksums), then batches of records. Positions
  * are offsets into the concatenation of all segment files, header bytes included, so a segment's
  * first position is the previous segment's first position plus its size.
  */
 final class SegmentFile {
 
-    static final int HEADER_BYTES = 16;
+    static final int HEADER_BYTES = 24;
     static final byte[] MAGIC = "MLLPJRN1".getBytes(StandardCharsets.US_ASCII);
     private static final Pattern NAME = Pattern.compile("([0-9]{20})\\.journal");
 
     final Path path;
     final long base;
+    final long nonce;
     /** Bytes in the file, header included; what the writer has appended so far. */
     long size;
     /** When the newest batch in this file was written (epoch millis); 0 when it holds none. */
     long newestBatchMillis;
 
-    SegmentFile(Path path, long base, long size, long newestBatchMillis) {
+    SegmentFile(Path path, long base, long nonce, long size, long newestBatchMillis) {
         this.path = path;
         this.base = base;
+        this.nonce = nonce;
         this.size = size;
         this.newestBatchMillis = newestBatchMillis;
     }
@@ -54,23 +57,23 @@ final class SegmentFile {
         return m.matches() ? Optional.of(Long.parseLong(m.group(1))) : Optional.empty();
     }
 
-    static ByteBuffer header(long base) {
+    static ByteBuffer header(long base, long nonce) {
         ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
-        header.put(MAGIC).putLong(base).flip();
+        header.put(MAGIC).putLong(base).putLong(nonce).flip();
         return header;
     }
 
     /** Creates the file with its header and forces both the file and its directory. */
-    static SegmentFile create(Path directory, long base, ChannelFactory channels) throws IOException {
+    static SegmentFile create(Path directory, long base, long nonce, ChannelFactory channels) throws IOException {
         Path path = directory.resolve(fileName(base));
         // A file already at this name can only be an earlier attempt that failed before any record went in.
         try (FileChannel channel = channels.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
-            writeFully(channel, header(base), 0);
+            writeFully(channel, header(base, nonce), 0);
             channel.force(true);
         }
         forceDirectory(directory);
-        return new SegmentFile(path, base, HEADER_BYTES, 0);
+        return new SegmentFile(path, base, nonce, HEADER_BYTES, 0);
     }
 
     static void writeFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {

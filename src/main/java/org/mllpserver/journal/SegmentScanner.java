@@ -43,21 +43,28 @@ final class SegmentScanner {
     private SegmentScanner() {
     }
 
-    /** Checks the 16-byte header against the base the file name declares; empty when it is right. */
-    static Optional<String> checkHeader(FileChannel channel, long base, long fileSize) throws IOException {
-        if (fileSize < SegmentFile.HEADER_BYTES) return Optional.of("the file is shorter than its 16-byte header");
+    /** What the header says: its nonce, or what is wrong with it. */
+    record Header(long nonce, Optional<String> problem) {}
+
+    /** Reads the header and checks it against the base the file name declares. */
+    static Header readHeader(FileChannel channel, long base, long fileSize) throws IOException {
+        if (fileSize < SegmentFile.HEADER_BYTES) {
+            return new Header(0, Optional.of("the file is shorter than its " + SegmentFile.HEADER_BYTES + "-byte header"));
+        }
         ByteBuffer header = ByteBuffer.allocate(SegmentFile.HEADER_BYTES);
         SegmentFile.readFully(channel, header, 0);
         header.flip();
         byte[] magic = new byte[SegmentFile.MAGIC.length];
         header.get(magic);
-        if (!Arrays.equals(magic, SegmentFile.MAGIC)) return Optional.of("the header does not start with MLLPJRN1");
+        if (!Arrays.equals(magic, SegmentFile.MAGIC)) return new Header(0, Optional.of("the header does not start with MLLPJRN1"));
         long declared = header.getLong();
-        if (declared != base) return Optional.of("the header says first position " + declared + ", the file name " + base);
-        return Optional.empty();
+        if (declared != base) {
+            return new Header(0, Optional.of("the header says first position " + declared + ", the file name " + base));
+        }
+        return new Header(header.getLong(), Optional.empty());
     }
 
-    static Outcome scan(FileChannel channel, long base, long fileSize, BatchConsumer consumer) throws IOException {
+    static Outcome scan(FileChannel channel, long base, long nonce, long fileSize, BatchConsumer consumer) throws IOException {
         long offset = SegmentFile.HEADER_BYTES;
         long newest = 0;
         ByteBuffer marker = ByteBuffer.allocate(MARKER_BYTES);
@@ -66,7 +73,7 @@ final class SegmentScanner {
             if (fileSize - offset < MARKER_BYTES) return new Damaged(offset, offset, "the file ends inside a batch marker", newest);
             marker.clear();
             SegmentFile.readFully(channel, marker, offset);
-            String markerProblem = markerProblem(marker);
+            String markerProblem = markerProblem(marker, nonce);
             if (markerProblem != null) return new Damaged(offset, offset, markerProblem, newest);
             long recordsLength = marker.getLong(RecordFormat.HEADER_BYTES);
             long writtenAt = marker.getLong(RecordFormat.HEADER_BYTES + 8);
@@ -89,8 +96,12 @@ final class SegmentScanner {
         return new Clean(offset, newest);
     }
 
-    /** True when a valid batch marker starts anywhere after {@code fromOffset}: damage is then not a torn tail. */
-    static boolean hasBatchAfter(FileChannel channel, long fromOffset, long fileSize) throws IOException {
+    /**
+     * True when a valid batch marker starts anywhere after {@code fromOffset}: damage is then not
+     * a torn tail. Markers carry the segment's nonce in their checksum, so message bytes cannot
+     * pass for one.
+     */
+    static boolean hasBatchAfter(FileChannel channel, long fromOffset, long fileSize, long nonce) throws IOException {
         ByteBuffer chunk = ByteBuffer.allocate(SEARCH_CHUNK + MARKER_BYTES);
         for (long start = fromOffset + 1; start + MARKER_BYTES <= fileSize; start += SEARCH_CHUNK) {
             chunk.clear();
@@ -98,7 +109,7 @@ final class SegmentScanner {
             SegmentFile.readFully(channel, chunk, start);
             for (int i = 0; i + MARKER_BYTES <= chunk.limit() && i < SEARCH_CHUNK; i++) {
                 if (chunk.getInt(i) != MARKER_LENGTH_FIELD || chunk.get(i + 8) != RecordType.BATCH.code()) continue;
-                if (markerProblem(chunk.slice(i, MARKER_BYTES)) == null) return true;
+                if (markerProblem(chunk.slice(i, MARKER_BYTES), nonce) == null) return true;
             }
         }
         return false;
@@ -115,9 +126,9 @@ final class SegmentScanner {
         return true;
     }
 
-    private static String markerProblem(ByteBuffer marker) {
+    private static String markerProblem(ByteBuffer marker, long nonce) {
         if (marker.getInt(0) != MARKER_LENGTH_FIELD || marker.get(8) != RecordType.BATCH.code()) return "no batch marker where a batch must start";
-        if (RecordFormat.crc(marker, 0, MARKER_LENGTH_FIELD) != marker.getInt(4)) return "the batch marker's checksum does not match";
+        if (RecordFormat.markerCrc(marker, 0, nonce) != marker.getInt(4)) return "the batch marker's checksum does not match";
         return null;
     }
 

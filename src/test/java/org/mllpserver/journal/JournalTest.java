@@ -112,6 +112,36 @@ class JournalTest {
     }
 
     @Test
+    void aReaderRunningWhileTheJournalAppendsAndRollsSeesWholeBatchesOnly() throws Exception {
+        int records = 600;
+        try (Journal journal = open(64 * 1024); var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<?> writer = pool.submit(() -> {
+                for (int i = 0; i < records; i++) journal.append(RecordType.MESSAGE, body(i + " " + "r".repeat(i % 7 * 300)));
+                return null;
+            });
+            int reads = 0;
+            while (!writer.isDone() || reads == 0) {
+                List<Long> positions = new ArrayList<>();
+                JournalReader.read(dir, 0, e -> positions.add(e.position())); // never throws on the live tail
+                for (int i = 1; i < positions.size(); i++) assertTrue(positions.get(i) > positions.get(i - 1));
+                reads++;
+            }
+            writer.get();
+            assertTrue(reads > 1, "read while writing: " + reads);
+        }
+        assertEquals(records, readAll().size());
+    }
+
+    @Test
+    void closingTwiceIsHarmless() throws IOException {
+        Journal journal = open(1 << 20);
+        journal.append(RecordType.MESSAGE, body("one"));
+        journal.close();
+        journal.close();
+        assertThrows(IOException.class, () -> journal.append(RecordType.MESSAGE, body("after close")));
+    }
+
+    @Test
     void aSecondOpenOfTheSameDirectoryIsRefused() throws IOException {
         try (Journal journal = open(1 << 20)) {
             JournalLockedException e = assertThrows(JournalLockedException.class, () -> open(1 << 20));

@@ -42,12 +42,17 @@ class RecoveryTest {
         Path segment = onlySegment();
         byte[] whole = Files.readAllBytes(segment);
         long lastBatchStart = positions.getLast() - SegmentScanner.MARKER_BYTES;
-        for (long cut = lastBatchStart; cut < whole.length; cut++) {
+        long sealStart = whole.length - SegmentScanner.MARKER_BYTES; // the clean close's empty batch
+        for (long cut = lastBatchStart; cut < sealStart; cut++) { // a crash during the last write: no seal yet
             Files.write(segment, java.util.Arrays.copyOf(whole, (int) cut));
             Recovered r = recover();
             assertEquals(positions.subList(0, 4), r.positions, "cut at " + cut);
             assertEquals(lastBatchStart, r.end, "cut at " + cut);
-            assertEquals(lastBatchStart, fileSize(segment), "truncated on disk; cut at " + cut);
+            assertEquals(lastBatchStart + SegmentScanner.MARKER_BYTES, fileSize(segment), "truncated, then sealed by the close; cut at " + cut);
+        }
+        for (long cut = sealStart; cut < whole.length; cut++) { // a crash while sealing: the data is whole
+            Files.write(segment, java.util.Arrays.copyOf(whole, (int) cut));
+            assertEquals(positions, recover().positions, "cut at " + cut);
         }
     }
 
@@ -106,8 +111,8 @@ class RecoveryTest {
             assertEquals(end, fileSize(copy), "truncated to the data");
             journal.append(RecordType.MESSAGE, "after".getBytes(StandardCharsets.UTF_8));
         }
-        assertEquals(fileSize(Recovery.segmentFiles(dir).getFirst()), positions.getLast() + RecordFormat.size(6),
-                "a clean close cuts the preallocated zeros off");
+        assertEquals(fileSize(Recovery.segmentFiles(dir).getFirst()), positions.getLast() + RecordFormat.size(6) + SegmentScanner.MARKER_BYTES,
+                "a clean close seals the segment and cuts the preallocated zeros off");
     }
 
     @Test
@@ -133,7 +138,7 @@ class RecoveryTest {
         Recovered r = recover();
         assertEquals(positions, r.positions);
         assertEquals(end + SegmentFile.HEADER_BYTES, r.end);
-        assertEquals(SegmentFile.HEADER_BYTES, fileSize(next));
+        assertEquals(SegmentFile.HEADER_BYTES + SegmentScanner.MARKER_BYTES, fileSize(next), "header, then the close's seal");
     }
 
     // Row: bad checksum or length anywhere else -> refuse to start with file and position.
@@ -154,6 +159,28 @@ class RecoveryTest {
         assertTrue(e.getMessage().contains("position " + recordStart), "position " + recordStart + " in: " + e.getMessage());
         assertTrue(e.getMessage().contains("checksum"), e.getMessage());
         assertTrue(e.getMessage().contains("restore this file from a backup"), "says what to do: " + e.getMessage());
+    }
+
+    @Test
+    void aBitFlipInTheLastAcknowledgedBatchAfterACleanCloseRefusesToStart() throws IOException {
+        List<Long> positions = appendEach(List.of("one", "two", "the last acknowledged"));
+        flip(onlySegment(), positions.getLast() + 12);
+        JournalDamagedException e = assertThrows(JournalDamagedException.class, this::recover);
+        assertTrue(e.getMessage().contains("position " + positions.getLast()), "the seal after it shows it was whole: " + e.getMessage());
+    }
+
+    @Test
+    void messageContentThatLooksLikeABatchMarkerCannotBlockRecoveryOfATornTail() throws IOException {
+        // A sender's message holding a copy of a marker (valid without the segment's nonce) inside the torn last batch.
+        ByteBuffer fake = ByteBuffer.allocate(SegmentScanner.MARKER_BYTES);
+        RecordFormat.write(fake, RecordType.BATCH, RecordFormat.batchBody(0, 1L));
+        String forged = new String(fake.array(), java.nio.charset.StandardCharsets.ISO_8859_1);
+        Path segment = dir.resolve(SegmentFile.fileName(0));
+        long lastBatch = writeSegment(segment, 0, List.of(List.of("kept"), List.of("MSH|" + forged + "|tail of the message")));
+        flip(segment, lastBatch + SegmentScanner.MARKER_BYTES + 10); // torn before the forged bytes
+        Recovered r = recover();
+        assertEquals(1, r.positions.size());
+        assertEquals(lastBatch, r.end);
     }
 
     @Test
@@ -208,17 +235,20 @@ class RecoveryTest {
         Path segment = onlySegment();
         long size = fileSize(segment);
         try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
-            ch.truncate(size - 2);
+            ch.truncate(positions.get(2) + 3); // inside the last data record
         }
         List<Long> read = new ArrayList<>();
         JournalReader.read(dir, 0, e -> read.add(e.position()));
         assertEquals(positions.subList(0, 2), read);
-        assertEquals(size - 2, fileSize(segment), "a reader never truncates");
+        assertEquals(positions.get(2) + 3, fileSize(segment), "a reader never truncates");
     }
 
     // --- helpers -------------------------------------------------------------------------
 
     record Recovered(List<Long> positions, long end) {}
+
+    /** The nonce of hand-written segments. */
+    private static final long NONCE = 0x5EED_1234_5678_9ABCL;
 
     private Recovered recover() throws IOException {
         List<Long> positions = new ArrayList<>();
@@ -267,7 +297,8 @@ class RecoveryTest {
     private static long recordContaining(Path file, long base, long offset) throws IOException {
         long[] found = {-1};
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            SegmentScanner.scan(ch, base, ch.size(), (records, writtenAt) -> {
+            long nonce = SegmentScanner.readHeader(ch, base, ch.size()).nonce();
+            SegmentScanner.scan(ch, base, nonce, ch.size(), (records, writtenAt) -> {
                 for (SegmentScanner.ScannedRecord r : records) {
                     long start = r.position() - base;
                     if (offset >= start && offset < start + RecordFormat.size(r.body().length)) found[0] = r.position();
@@ -285,13 +316,13 @@ class RecoveryTest {
 
     private static long writeSegment(Path file, long base, List<List<String>> batches, byte middleType) throws IOException {
         ByteBuffer out = ByteBuffer.allocate(1 << 20);
-        out.put(SegmentFile.header(base));
+        out.put(SegmentFile.header(base, NONCE));
         long lastBatch = 0;
         for (int b = 0; b < batches.size(); b++) {
             lastBatch = out.position();
             List<byte[]> bodies = batches.get(b).stream().map(t -> t.getBytes(StandardCharsets.UTF_8)).toList();
             long length = bodies.stream().mapToLong(x -> RecordFormat.size(x.length)).sum();
-            RecordFormat.write(out, RecordType.BATCH, RecordFormat.batchBody(length, 1_700_000_000_000L));
+            RecordFormat.writeMarker(out, NONCE, length, 1_700_000_000_000L);
             for (byte[] body : bodies) {
                 int start = out.position();
                 RecordFormat.write(out, RecordType.MESSAGE, body);

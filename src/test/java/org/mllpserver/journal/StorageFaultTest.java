@@ -82,6 +82,38 @@ class StorageFaultTest {
         assertEquals(durable, readAll());
     }
 
+    @Test
+    void aRollThatFailsAfterCreatingTheFileIsRetriedAndNeverLeavesAGap() throws IOException {
+        List<String> durable = new ArrayList<>();
+        try (Journal journal = open(64 * 1024)) {
+            while (journal.end() < 60 * 1024) durable.add(appendOk(journal, "f".repeat(1000) + durable.size()));
+            disk.fail(FaultyDisk.Fault.WRITE); // the new segment's header write fails: the file exists, empty
+            assertThrows(IOException.class, () -> journal.append(RecordType.MESSAGE, bytes("x".repeat(10_000))));
+            disk.heal();
+            durable.add(appendOk(journal, "small: would still fit the old segment, but that one is closed"));
+            durable.add(appendOk(journal, "y".repeat(10_000)));
+            for (int i = 0; i < 80; i++) durable.add(appendOk(journal, "after " + i + " " + "z".repeat(1000)));
+            List<String> live = new ArrayList<>();
+            JournalReader.read(dir, 0, e -> live.add(new String(e.body(), StandardCharsets.UTF_8)));
+            assertEquals(durable, live, "a reader sees the chain whole while the journal is open");
+        }
+        assertEquals(durable, readAll());
+    }
+
+    @Test
+    void anErrorInTheFlusherFailsItsBatchAndTheJournalGoesOn() throws IOException {
+        List<String> durable = new ArrayList<>();
+        try (Journal journal = open(1 << 20)) {
+            durable.add(appendOk(journal, "before"));
+            disk.fail(FaultyDisk.Fault.ERROR);
+            IOException e = assertThrows(IOException.class, () -> journal.append(RecordType.MESSAGE, bytes("hit by an Error")));
+            assertEquals(true, e.getMessage().contains("injected"), e.getMessage());
+            disk.heal();
+            durable.add(appendOk(journal, "after"));
+        }
+        assertEquals(durable, readAll());
+    }
+
     private String appendOk(Journal journal, String text) throws IOException {
         journal.append(RecordType.MESSAGE, bytes(text));
         return text;

@@ -19,7 +19,7 @@ import java.nio.file.Path;
  */
 public final class FaultyDisk implements ChannelFactory {
 
-    public enum Fault { NONE, WRITE, PARTIAL_WRITE, FORCE, TRUNCATE_AND_WRITE, OPEN }
+    public enum Fault { NONE, WRITE, PARTIAL_WRITE, FORCE, TRUNCATE_AND_WRITE, OPEN, ERROR }
 
     private volatile Fault fault = Fault.NONE;
 
@@ -47,6 +47,7 @@ public final class FaultyDisk implements ChannelFactory {
         @Override
         public int write(ByteBuffer src, long position) throws IOException {
             switch (fault) {
+                case ERROR -> throw new InternalError("injected: an Error, not an IOException");
                 case WRITE, TRUNCATE_AND_WRITE -> throw new IOException("injected: No space left on device");
                 case PARTIAL_WRITE -> {
                     ByteBuffer half = src.slice(src.position(), Math.max(1, src.remaining() / 2));
