@@ -36,6 +36,47 @@ class HapiAgreementTest {
         assertTrue(accepted > 300, accepted + " accepted");
     }
 
+    /**
+     * Our own reading of values (what the rules use: split on the delimiters, HAPI's Escape for
+     * escapes) gives what HAPI's Terser gives, for every field, component and subcomponent of the
+     * first five repetitions of every segment of every accepted corpus message.
+     */
+    @Test
+    void ourValueReadingAgreesWithHapisTerserOnTheWholeCorpus() {
+        List<String> disagreements = new ArrayList<>();
+        long compared = 0;
+        for (String folder : List.of("messages", "edge", "malformed")) {
+            for (Path file : Corpus.files(folder)) {
+                if (!(reader.read(Corpus.bytes(file)) instanceof MessageReader.Parsed parsed)) continue;
+                ParsedMessage m = parsed.message();
+                java.util.Map<String, Integer> occurrences = new java.util.HashMap<>();
+                for (String id : segmentIds(m)) {
+                    int occurrence = occurrences.merge(id, 1, Integer::sum);
+                    for (int field = 1; field <= 40; field++) {
+                        for (int component = 1; component <= 12; component++) {
+                            for (int sub = 1; sub <= 4; sub++) {
+                                String terser = m.value(id, occurrence, field, component, sub).orElse("");
+                                String ours = m.get(id, occurrence, field, 1, component, sub);
+                                compared++;
+                                if (!terser.equals(ours) && disagreements.size() < 20) {
+                                    disagreements.add(Corpus.name(file) + " " + id + "(" + occurrence + ")-" + field + "." + component
+                                            + "." + sub + ": HAPI \"" + terser + "\", ours \"" + ours + "\"");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), disagreements, compared + " values compared");
+    }
+
+    private static List<String> segmentIds(ParsedMessage m) {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < m.segmentCount(); i++) ids.add(m.segmentId(i));
+        return ids;
+    }
+
     @Test
     void hapiParsesEveryMutatedMessageOurChecksAccept() {
         long seed = Long.getLong("test.seed", System.nanoTime());
