@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static java.lang.System.Logger.Level.ERROR;
 
 /**
- * Command line entry: {@code serve} (the default), {@code send}, {@code help}.
+ * Command line entry: {@code serve} (the default), {@code send}, {@code journal}, {@code check}, {@code help}.
  * Exit codes: 0 success, 1 failure at run time, 2 bad configuration or usage.
  */
 public final class Main {
@@ -41,6 +41,7 @@ public final class Main {
             case "serve" -> serve(env, err);
             case "send" -> SendCommand.run(rest, out, err);
             case "journal" -> JournalCommand.run(rest, env, out, err);
+            case "check" -> CheckCommand.run(rest, env, out, err);
             case "help", "--help", "-h" -> {
                 usage(out);
                 yield EXIT_OK;
@@ -87,6 +88,8 @@ public final class Main {
                                         send HL7 messages and print each ACK's MSA line
                   journal list [--since 1h]   one line per journal record (works while the server runs)
                   journal show ID [--raw]     a record's message (ID: record id or position)
+                  check [--messages DIR]      load the configuration and compile every rule and filter (exit 0 or 2);
+                                        with --messages, a table of each message against each rule and connector
                   test                  run the whole test suite (run.sh only)
                   help                  this text
 

@@ -1,6 +1,8 @@
 package org.mllpserver.app;
 
+import org.mllpserver.config.Routing;
 import org.mllpserver.config.ServerConfig;
+import org.mllpserver.rules.RuleSet;
 import org.mllpserver.hl7.AckWriter;
 import org.mllpserver.hl7.ControlIds;
 import org.mllpserver.hl7.MessageReader;
@@ -83,15 +85,21 @@ public final class Server {
 
     private static Server start(ServerConfig config, Clock clock, Journal journal, DuplicateIndex duplicates) throws IOException {
         MessageReader reader = new MessageReader(config.reader());
-        if (!(reader.read(WARM_UP_MESSAGE) instanceof MessageReader.Parsed)) {
+        if (!(reader.read(WARM_UP_MESSAGE) instanceof MessageReader.Parsed warmUp)) {
             throw new IllegalStateException("the built-in warm-up message did not parse");
         }
+        // The rules were compiled with the configuration; one evaluation here takes the CEL
+        // runtime's first-use costs off the first real message's path.
+        RuleSet rules = config.routing().compiled();
+        rules.evaluate(warmUp.message());
+        logRouting(config.routing());
         SecureRandom random = new SecureRandom();
         AckWriter acks = new AckWriter(config.acks(), new ControlIds(random), clock);
         IntakeStats intakeStats = new IntakeStats();
         // Record ids need uniqueness, not secrecy: a per-thread generator instead of a SecureRandom read (and lock) per record.
         java.util.random.RandomGenerator idBits = () -> java.util.concurrent.ThreadLocalRandom.current().nextLong();
-        Intake intake = new Intake(reader, acks, journal, duplicates, new RecordIds(clock, idBits), clock, config.intake(), intakeStats);
+        Intake intake = new Intake(reader, acks, journal, duplicates, rules, new RecordIds(clock, idBits), clock, config.intake(),
+                intakeStats);
         ServerSocket socket = new ServerSocket();
         try {
             socket.setReuseAddress(true);
@@ -108,6 +116,14 @@ public final class Server {
         housekeeping.scheduleWithFixedDelay(() -> deleteExpired(journal), 0, HOUSEKEEPING_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         listener.start();
         return new Server(config, listener, journal, duplicates, housekeeping, intakeStats);
+    }
+
+    private static void logRouting(Routing routing) {
+        LOG.log(INFO, "{0} validation rule(s), {1} connector(s){2}", String.valueOf(routing.rules().size()),
+                String.valueOf(routing.connectors().size()), routing.connectors().isEmpty() ? "" : ": " + String.join(", ",
+                        routing.connectors().stream().map(c -> c.name() + " (" + c.type().name().toLowerCase(java.util.Locale.ROOT)
+                                + (c.filter().isEmpty() ? ", every message" : "") + ")").toList())
+                        + "; records are addressed to them (delivery is not implemented yet)");
     }
 
     /** Feeds the duplicate index from the messages found in the journal at start. */

@@ -8,6 +8,7 @@ import org.mllpserver.intake.Intake;
 import org.mllpserver.journal.Journal;
 import org.mllpserver.mllp.ListenAddress;
 import org.mllpserver.mllp.MllpListener;
+import org.mllpserver.rules.RuleSet;
 
 import java.nio.charset.Charset;
 import java.nio.file.InvalidPathException;
@@ -38,6 +39,10 @@ public final class ConfigLoader {
     private static final long MIN_SEGMENT_BYTES = 64 * 1024;
     /** A segment is scanned whole at start; a terabyte would be a typo. */
     private static final long MAX_SEGMENT_BYTES = 1L << 40;
+    /** Far beyond any sensible rule; a larger value is a typo. */
+    private static final long MAX_RULE_COST = 1_000_000_000L;
+    /** A billion steps is tens of seconds of CPU for one message. */
+    private static final long MAX_RULE_STEPS = 1_000_000_000L;
     /** Ten years: beyond any retention duty, so a larger value is a typo. */
     private static final Duration MAX_RETENTION = Duration.ofDays(3650);
 
@@ -71,6 +76,7 @@ public final class ConfigLoader {
                 read(Variable.ACK_SENDING_FACILITY, ConfigLoader::hd));
         Intake.Settings intake = new Intake.Settings(
                 read(Variable.ERROR_ACK_CODE, ConfigLoader::errorAckCode),
+                read(Variable.VALIDATION_ACK_CODE, ConfigLoader::errorAckCode),
                 read(Variable.LOG_PAYLOADS, Values::bool));
         Journal.Settings journal = new Journal.Settings(
                 read(Variable.DATA_DIR, ConfigLoader::path).resolve("journal"),
@@ -82,7 +88,13 @@ public final class ConfigLoader {
                     + "): messages older than RETENTION are gone from the journal, so after a restart they could not be recognised");
         }
         LogSettings logging = new LogSettings(read(Variable.LOG_LEVEL, ConfigLoader::level), intake.logPayloads());
-        return new ServerConfig(listen, limits, drain, reader, acks, intake, journal, dedupWindow, logging);
+        RuleSet.Limits ruleLimits = new RuleSet.Limits(
+                integer(Variable.MAX_RULE_COST, 1, MAX_RULE_COST),
+                integer(Variable.MAX_RULE_STEPS, 1, MAX_RULE_STEPS));
+        Routing routing = problems.isEmpty()
+                ? new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), ruleLimits)
+                : Routing.none(); // compiling takes a second: not worth it when the server cannot start anyway
+        return new ServerConfig(listen, limits, drain, reader, acks, intake, journal, dedupWindow, routing, logging);
     }
 
     /** Parses the variable; on failure records the problem and carries on with the default. */
@@ -136,6 +148,7 @@ public final class ConfigLoader {
         }
     }
 
+    /** AE or AR (used for both ERROR_ACK_CODE and VALIDATION_ACK_CODE). */
     private static AckCode errorAckCode(String text) {
         return switch (text.strip().toUpperCase(Locale.ROOT)) {
             case "AE" -> AckCode.AE;

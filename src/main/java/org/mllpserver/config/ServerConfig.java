@@ -19,5 +19,6 @@ public record ServerConfig(
         Intake.Settings intake,
         Journal.Settings journal,
         Duration dedupWindow,
+        Routing routing,
         LogSettings logging) {
 }

@@ -14,6 +14,7 @@ import org.mllpserver.journal.RefusedFrame;
 import org.mllpserver.journal.StoredMessage;
 import org.mllpserver.mllp.FrameHandler;
 import org.mllpserver.mllp.Peer;
+import org.mllpserver.rules.RuleSet;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,11 +31,14 @@ import static java.lang.System.Logger.Level.WARNING;
  * Frame to answer: read the message, decide, make it durable, acknowledge.
  *
  * <pre>
- *   frame ─▶ decode + check + parse ─▶ duplicate? ─▶ [rules: issue 4] ─▶ storeBeforeAck ─▶ AA/CA
- *                 │ refused                 │ yes           │ rule failed        │ storage failed
- *                 ▼                         ▼               ▼                    ▼
- *     keep raw (REFUSED_FRAME), AE     original ACK     AR + ERR             AE + ERR
+ *   frame ─▶ decode + check + parse ─▶ duplicate? ─▶ rules, then filters ─▶ storeBeforeAck ─▶ AA/CA
+ *                 │ refused                 │ yes           │ failed  │ error        │ storage failed
+ *                 ▼                         ▼               ▼         ▼              ▼
+ *     keep raw (REFUSED_FRAME), AE     original ACK     keep, AR   keep, AE       AE + ERR
  * </pre>
+ *
+ * <p>The filters decide the connectors a record is addressed to once, before it is written, so
+ * fan-out is atomic: the stored record names them all or the message was not accepted.
  *
  * <p>Durable steps, in order: a message is appended to the journal and forced; only then is AA
  * written to the socket. A duplicate is answered from the index without a write. A refused
@@ -49,13 +53,14 @@ import static java.lang.System.Logger.Level.WARNING;
 public final class Intake implements FrameHandler {
 
     /**
-     * @param errorAckCode the code for unparseable messages and internal errors: AE (default) or AR
-     * @param logPayloads  log each message's text (patient data: off unless the operator asks)
+     * @param errorAckCode      the code for unparseable messages and internal errors: AE (default) or AR
+     * @param validationAckCode the code when a validation rule fails: AR (default) or AE
+     * @param logPayloads       log each message's text (patient data: off unless the operator asks)
      */
-    public record Settings(AckCode errorAckCode, boolean logPayloads) {
+    public record Settings(AckCode errorAckCode, AckCode validationAckCode, boolean logPayloads) {
         public Settings {
-            if (errorAckCode != AckCode.AE && errorAckCode != AckCode.AR) {
-                throw new IllegalArgumentException("the error ACK code must be AE or AR");
+            for (AckCode code : new AckCode[]{errorAckCode, validationAckCode}) {
+                if (code != AckCode.AE && code != AckCode.AR) throw new IllegalArgumentException("an error ACK code must be AE or AR");
             }
         }
     }
@@ -67,17 +72,19 @@ public final class Intake implements FrameHandler {
     private final AckWriter acks;
     private final Journal journal;
     private final DuplicateIndex duplicates;
+    private final RuleSet rules;
     private final RecordIds ids;
     private final Clock clock;
     private final Settings settings;
     private final IntakeStats stats;
 
-    public Intake(MessageReader reader, AckWriter acks, Journal journal, DuplicateIndex duplicates, RecordIds ids, Clock clock,
-                  Settings settings, IntakeStats stats) {
+    public Intake(MessageReader reader, AckWriter acks, Journal journal, DuplicateIndex duplicates, RuleSet rules, RecordIds ids,
+                  Clock clock, Settings settings, IntakeStats stats) {
         this.reader = reader;
         this.acks = acks;
         this.journal = journal;
         this.duplicates = duplicates;
+        this.rules = rules;
         this.ids = ids;
         this.clock = clock;
         this.settings = settings;
@@ -133,9 +140,29 @@ public final class Intake implements FrameHandler {
         DuplicateIndex.Fresh fresh = (DuplicateIndex.Fresh) claim;
         boolean stored = false;
         try {
-            // Issue 4: the CEL validation rules and connector filters run here, before the write.
-            storeBeforeAck(parsed, raw, peer, receivedAt);
+            List<String> connectors;
+            switch (rules.evaluate(parsed.message())) {
+                case RuleSet.Accepted accepted -> connectors = accepted.connectors();
+                case RuleSet.Rejected rejected -> {
+                    stats.rejected();
+                    List<Problem> problems = rejected.failedRules().stream()
+                            .map(rule -> Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "validation rule " + rule + " failed"))
+                            .toList();
+                    return keepAndAnswer(parsed, raw, peer, receivedAt, settings.validationAckCode(), problems);
+                }
+                case RuleSet.Failed failed -> {
+                    stats.ruleErrors();
+                    // The reason can quote values (patient data): the sender sees it, the log gets only the expression.
+                    Problem problem = new Problem(ErrorCode.APPLICATION_INTERNAL_ERROR, Optional.empty(),
+                            failed.expression() + " could not be evaluated: " + failed.reason(),
+                            failed.expression() + " could not be evaluated" + (failed.reason().contains("RULE_STEP_LIMIT")
+                                    || failed.reason().contains("MAX_RULE_STEPS") ? ": " + failed.reason() : ""));
+                    return keepAndAnswer(parsed, raw, peer, receivedAt, settings.errorAckCode(), List.of(problem));
+                }
+            }
+            storeBeforeAck(parsed, raw, peer, receivedAt, connectors);
             stored = true;
+            if (connectors.isEmpty()) stats.addressedToNone();
         } catch (IOException e) {
             LOG.log(ERROR, "{0}: control id {1} could not be stored durably, answering {2}: {3}",
                     peer, Problem.controlIdForLog(header.controlId()), settings.errorAckCode(), e.getMessage());
@@ -154,11 +181,19 @@ public final class Intake implements FrameHandler {
      * after the force that covers it returned. Throws when that did not happen; then no AA may
      * be sent.
      */
-    private void storeBeforeAck(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt) throws IOException {
+    private void storeBeforeAck(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt, List<String> connectors)
+            throws IOException {
         MshHeader h = parsed.message().header();
         StoredMessage message = new StoredMessage(ids.next(), receivedAt, String.valueOf(peer.remoteAddress()), "",
-                h.field(3), h.field(4), h.field(9), h.controlId(), parsed.decoding().replyCharset().name(), List.of(), raw);
+                h.field(3), h.field(4), h.field(9), h.controlId(), parsed.decoding().replyCharset().name(), connectors, raw);
         journal.append(RecordType.MESSAGE, message.encode());
+    }
+
+    /** A message the rules refused or could not judge: kept raw with the reason, then answered. */
+    private Optional<byte[]> keepAndAnswer(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt, AckCode code,
+                                           List<Problem> problems) {
+        keepRefused(new MessageReader.Refused(Optional.of(parsed.message().header()), problems, parsed.decoding(), true), raw, peer, receivedAt);
+        return answer(parsed, code, problems, peer);
     }
 
     /** Keeps a refused frame raw with its reason; a failure here is logged, the sender is answered anyway. */

@@ -145,6 +145,37 @@ public final class RuleSet {
         return new Accepted(List.copyOf(connectors));
     }
 
+    /** One expression's result for one message, for {@code ./run.sh check --messages}. */
+    public record Outcome(String kind, String name, String result) {}
+
+    /**
+     * Every rule and every filter on its own (no short cut after a failed rule): "pass", "fail"
+     * or "error: ..." for rules, "addressed", "-" or "error: ..." for connectors.
+     */
+    public List<Outcome> explain(ParsedMessage message) {
+        Map<String, Object> vars = Facts.of(message, usedVariables);
+        List<Outcome> outcomes = new ArrayList<>();
+        for (Compiled rule : rules) {
+            String result;
+            try {
+                result = Boolean.TRUE.equals(run(rule, message, vars)) ? "pass" : "fail";
+            } catch (EvaluationFailure e) {
+                result = "error: " + e.getMessage();
+            }
+            outcomes.add(new Outcome("rule", rule.name(), result));
+        }
+        for (Compiled filter : filters) {
+            String result;
+            try {
+                result = filter.matchesEverything() || Boolean.TRUE.equals(run(filter, message, vars)) ? "addressed" : "-";
+            } catch (EvaluationFailure e) {
+                result = "error: " + e.getMessage();
+            }
+            outcomes.add(new Outcome("connector", filter.name(), result));
+        }
+        return outcomes;
+    }
+
     /**
      * Evaluates one expression with its step budget; every way it can go wrong (an evaluation
      * error, the budget, a bug in a function) comes out as an {@link EvaluationFailure}.

@@ -1,0 +1,30 @@
+package org.mllpserver.config;
+
+import org.mllpserver.rules.RuleSet;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The validation rules and connectors, from environment variables and the optional YAML file,
+ * with every expression compiled.
+ *
+ * @param connectors in configuration order: the YAML file's order, then those only in the environment by name
+ * @param rules      the validation rules, in the same order
+ * @param compiled   rules and filters compiled (one filter per connector, named after it)
+ */
+public record Routing(List<Connector> connectors, List<RuleSet.Named> rules, RuleSet compiled) {
+
+    /** The kinds of downstream a connector delivers to. */
+    public enum Type { HTTP, POSTGRES, MLLP, FILE }
+
+    /**
+     * One connector: where records go when its filter matches (an empty filter matches every
+     * message). {@code settings} hold its type's keys (url, directory, table), validated.
+     */
+    public record Connector(String name, Type type, String filter, Map<String, String> settings) {}
+
+    public static Routing none() {
+        return new Routing(List.of(), List.of(), RuleSet.empty());
+    }
+}
