@@ -98,6 +98,9 @@ public final class Main {
             out.printf("  %-24s %-12s %s%n", v.name(), v.defaultValue().isEmpty() ? "(empty)" : v.defaultValue(),
                     v.description().replace("`", ""));
         }
+        out.println("""
+                  CONNECTOR_<NAME>_<KEY>   a connector's TYPE (http, postgres, mllp, file), FILTER (CEL), URL, DIRECTORY or TABLE
+                  VALIDATION_RULE_<NAME>   a validation rule (CEL); see the README for the variables rules can read""");
     }
 
     /** SIGTERM and SIGINT: the first asks for a drain, a second one stops at once. */

@@ -7,7 +7,9 @@ public final class ConfigException extends Exception {
     private final List<String> problems;
 
     public ConfigException(List<String> problems) {
-        super(problems.size() + " configuration problem(s):\n  " + String.join("\n  ", problems));
+        super(problems.size() + " configuration problem(s):\n  " + String.join("\n  ", problems.stream()
+                .map(p -> p.replace("\n", "\n    ")) // an expression and its caret line up under the problem
+                .toList()));
         this.problems = List.copyOf(problems);
     }
 

@@ -91,9 +91,8 @@ public final class ConfigLoader {
         RuleSet.Limits ruleLimits = new RuleSet.Limits(
                 integer(Variable.MAX_RULE_COST, 1, MAX_RULE_COST),
                 integer(Variable.MAX_RULE_STEPS, 1, MAX_RULE_STEPS));
-        Routing routing = problems.isEmpty()
-                ? new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), ruleLimits)
-                : Routing.none(); // compiling takes a second: not worth it when the server cannot start anyway
+        // Compiled even when other settings are bad, so that one run lists every problem.
+        Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), ruleLimits);
         return new ServerConfig(listen, limits, drain, reader, acks, intake, journal, dedupWindow, routing, logging);
     }
 

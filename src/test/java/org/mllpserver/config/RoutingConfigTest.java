@@ -15,10 +15,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Connectors and rules from the YAML file and the environment: one model, every problem listed. */
-class RoutingConfigTest {
+public class RoutingConfigTest {
 
     /** The seed product's example, verbatim. */
-    static final String SEED_YAML = """
+    public static final String SEED_YAML = """
             connectors:
               - name: ehr-ingest
                 type: http
