@@ -3,6 +3,8 @@ package org.mllpserver.app;
 import org.mllpserver.config.ConfigException;
 import org.mllpserver.config.ConfigLoader;
 import org.mllpserver.journal.JournalReader;
+import org.mllpserver.journal.DeadLetter;
+import org.mllpserver.journal.DeadLetterResolution;
 import org.mllpserver.journal.RecordType;
 import org.mllpserver.journal.RefusedFrame;
 import org.mllpserver.journal.StoredMessage;
@@ -75,6 +77,19 @@ final class JournalCommand {
                     if (f.receivedAt().isBefore(since)) return;
                     out.printf("%020d  %s  %-24s  %-7s  %-20s  %-16s  %8s  %s%n", entry.position(), f.id(), f.receivedAt(), "refused",
                             f.controlId(), "-", size(f.raw().length), f.reason());
+                }
+                case DEAD_LETTER -> {
+                    DeadLetter d = DeadLetter.decode(entry.body());
+                    if (d.at().isBefore(since)) return;
+                    out.printf("%020d  %s  %-24s  %-7s  %-20s  %-16s  %8s  %s%n", entry.position(), d.id(), d.at(), "dead",
+                            d.message().controlId(), d.message().messageType(), size(d.message().raw().length),
+                            d.connector() + " after " + d.attempts() + " attempt(s): " + d.lastError());
+                }
+                case DEAD_LETTER_RESOLVED -> {
+                    DeadLetterResolution r = DeadLetterResolution.decode(entry.body());
+                    if (r.at().isBefore(since)) return;
+                    out.printf("%020d  %s  %-24s  %-7s  %-20s  %-16s  %8s  %s%n", entry.position(), r.deadLetterId(), r.at(), "resolve",
+                            "-", "-", "-", r.action());
                 }
                 case BATCH -> { }
             }

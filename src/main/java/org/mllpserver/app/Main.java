@@ -42,6 +42,7 @@ public final class Main {
             case "send" -> SendCommand.run(rest, out, err);
             case "journal" -> JournalCommand.run(rest, env, out, err);
             case "check" -> CheckCommand.run(rest, env, out, err);
+            case "dlq" -> DlqCommand.run(rest, env, out, err);
             case "help", "--help", "-h" -> {
                 usage(out);
                 yield EXIT_OK;
@@ -88,6 +89,8 @@ public final class Main {
                                         send HL7 messages and print each ACK's MSA line
                   journal list [--since 1h]   one line per journal record (works while the server runs)
                   journal show ID [--raw]     a record's message (ID: record id or position)
+                  dlq list | show ID [--raw] | replay ID|--all [--to CONNECTOR] | purge ID|--all | status
+                                        dead letters, also while the server runs
                   check [--messages DIR]      load the configuration and compile every rule and filter (exit 0 or 2);
                                         with --messages, a table of each message against each rule and connector
                   test                  run the whole test suite (run.sh only)

@@ -2,7 +2,8 @@ package org.mllpserver.app;
 
 import org.mllpserver.config.Routing;
 import org.mllpserver.config.ServerConfig;
-import org.mllpserver.rules.RuleSet;
+import org.mllpserver.delivery.DeadLetterQueue;
+import org.mllpserver.delivery.DeliveryService;
 import org.mllpserver.hl7.AckWriter;
 import org.mllpserver.hl7.ControlIds;
 import org.mllpserver.hl7.MessageReader;
@@ -17,13 +18,19 @@ import org.mllpserver.journal.RecordVisitor;
 import org.mllpserver.journal.StoredMessage;
 import org.mllpserver.mllp.ListenerStats;
 import org.mllpserver.mllp.MllpListener;
+import org.mllpserver.rules.RuleSet;
 
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -55,15 +62,22 @@ public final class Server {
     private final DuplicateIndex duplicates;
     private final ScheduledExecutorService housekeeping;
     private final IntakeStats intakeStats;
+    private final DeliveryService delivery;
+    private final DeadLetterQueue deadLetters;
+    private final ControlServer control;
 
     private Server(ServerConfig config, MllpListener listener, Journal journal, DuplicateIndex duplicates,
-                   ScheduledExecutorService housekeeping, IntakeStats intakeStats) {
+                   ScheduledExecutorService housekeeping, IntakeStats intakeStats, DeliveryService delivery,
+                   DeadLetterQueue deadLetters, ControlServer control) {
         this.config = config;
         this.listener = listener;
         this.journal = journal;
         this.duplicates = duplicates;
         this.housekeeping = housekeeping;
         this.intakeStats = intakeStats;
+        this.delivery = delivery;
+        this.deadLetters = deadLetters;
+        this.control = control;
     }
 
     /** Builds and starts the server; returns once the listener accepts connections. */
@@ -74,16 +88,23 @@ public final class Server {
     /** As {@link #start(ServerConfig, Clock)}, with the journal's files opened by {@code channels} (tests inject faults). */
     public static Server start(ServerConfig config, Clock clock, ChannelFactory channels) throws IOException {
         DuplicateIndex duplicates = new DuplicateIndex(config.dedupWindow(), clock);
-        Journal journal = Journal.open(config.journal(), clock, channels, rememberAccepted(duplicates));
+        Map<UUID, DeadLetterQueue.Entry> deadLettersFound = new HashMap<>();
+        RecordVisitor remember = rememberAccepted(duplicates);
+        RecordVisitor deadLetterVisitor = DeadLetterQueue.rebuild(deadLettersFound);
+        Journal journal = Journal.open(config.journal(), clock, channels, (position, type, body) -> {
+            remember.visit(position, type, body);
+            deadLetterVisitor.visit(position, type, body);
+        });
         try {
-            return start(config, clock, journal, duplicates);
+            return start(config, clock, journal, duplicates, deadLettersFound);
         } catch (IOException | RuntimeException e) {
             journal.close();
             throw e;
         }
     }
 
-    private static Server start(ServerConfig config, Clock clock, Journal journal, DuplicateIndex duplicates) throws IOException {
+    private static Server start(ServerConfig config, Clock clock, Journal journal, DuplicateIndex duplicates,
+                                Map<UUID, DeadLetterQueue.Entry> deadLettersFound) throws IOException {
         MessageReader reader = new MessageReader(config.reader());
         if (!(reader.read(WARM_UP_MESSAGE) instanceof MessageReader.Parsed warmUp)) {
             throw new IllegalStateException("the built-in warm-up message did not parse");
@@ -98,14 +119,32 @@ public final class Server {
         IntakeStats intakeStats = new IntakeStats();
         // Record ids need uniqueness, not secrecy: a per-thread generator instead of a SecureRandom read (and lock) per record.
         java.util.random.RandomGenerator idBits = () -> java.util.concurrent.ThreadLocalRandom.current().nextLong();
-        Intake intake = new Intake(reader, acks, journal, duplicates, rules, new RecordIds(clock, idBits), clock, config.intake(),
-                intakeStats);
+        RecordIds ids = new RecordIds(clock, idBits);
+        Intake intake = new Intake(reader, acks, journal, duplicates, rules, ids, clock, config.intake(), intakeStats);
+        Path dataDir = config.journal().directory().getParent();
+        List<Routing.Connector> connectors = config.routing().connectors();
+        DeadLetterQueue deadLetters = new DeadLetterQueue(journal, ids, clock,
+                connectors.stream().map(Routing.Connector::name).collect(java.util.stream.Collectors.toSet()));
+        deadLetters.load(deadLettersFound);
+        // Before the listener opens: a new connector's cursor is saved at the journal's end first.
+        DeliveryService delivery = DeliveryService.start(
+                connectors.stream().map(c -> new DeliveryService.Route(c.name(), c.settings(), c.retry())).toList(),
+                Connectors::create, journal, dataDir.resolve("cursors"), deadLetters);
+        ControlServer control;
+        try {
+            control = ControlServer.start(dataDir.resolve(ControlServer.SOCKET_FILE), new DeadLetterCommands(deadLetters, delivery));
+        } catch (IOException | RuntimeException e) {
+            stopQuietly(delivery);
+            throw e;
+        }
         ServerSocket socket = new ServerSocket();
         try {
             socket.setReuseAddress(true);
             socket.bind(config.listenAddress().toSocketAddress(), ACCEPT_BACKLOG);
         } catch (IOException e) {
             socket.close();
+            stopQuietly(delivery);
+            control.close();
             throw new IOException("cannot listen on LISTEN_ADDR=" + config.listenAddress() + ": " + e.getMessage(), e);
         }
         AtomicLong connectionIds = new AtomicLong();
@@ -113,9 +152,10 @@ public final class Server {
                 connectionIds::incrementAndGet, System::nanoTime);
         ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("housekeeping").daemon(true).factory());
-        housekeeping.scheduleWithFixedDelay(() -> deleteExpired(journal), 0, HOUSEKEEPING_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+        housekeeping.scheduleWithFixedDelay(() -> deleteExpired(journal, Math.min(delivery.lowestCursor(), deadLetters.oldestPosition())),
+                0, HOUSEKEEPING_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         listener.start();
-        return new Server(config, listener, journal, duplicates, housekeeping, intakeStats);
+        return new Server(config, listener, journal, duplicates, housekeeping, intakeStats, delivery, deadLetters, control);
     }
 
     private static void logRouting(Routing routing) {
@@ -137,9 +177,18 @@ public final class Server {
         };
     }
 
-    private static void deleteExpired(Journal journal) {
+    private static void stopQuietly(DeliveryService delivery) {
         try {
-            journal.deleteExpired();
+            delivery.stop(Duration.ofSeconds(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Deletes expired segments that every cursor has passed and that hold no open dead letter. */
+    private static void deleteExpired(Journal journal, long keepFrom) {
+        try {
+            journal.deleteExpired(keepFrom);
         } catch (IOException | RuntimeException e) {
             LOG.log(ERROR, "journal: deleting expired segments failed; trying again in " + HOUSEKEEPING_PERIOD.toMinutes() + " min: " + e);
         }
@@ -166,6 +215,14 @@ public final class Server {
         return duplicates;
     }
 
+    public DeliveryService delivery() {
+        return delivery;
+    }
+
+    public DeadLetterQueue deadLetters() {
+        return deadLetters;
+    }
+
     /** Stops accepting and drains: frames in flight are answered within DRAIN_TIMEOUT. */
     public void stop() throws InterruptedException {
         Duration timeout = config.drainTimeout();
@@ -173,6 +230,8 @@ public final class Server {
                 String.valueOf(listener.stats().open()), String.valueOf(timeout.toMillis()));
         int forced = listener.drain(timeout);
         housekeeping.shutdownNow();
+        control.close();
+        delivery.stop(timeout); // each dispatcher saves its cursor; one stuck in a delivery resumes from its last saved one
         try {
             journal.close();
         } catch (IOException e) {

@@ -8,6 +8,7 @@ import org.mllpserver.intake.Intake;
 import org.mllpserver.journal.Journal;
 import org.mllpserver.mllp.ListenAddress;
 import org.mllpserver.mllp.MllpListener;
+import org.mllpserver.delivery.RetryPolicy;
 import org.mllpserver.rules.RuleSet;
 
 import java.nio.charset.Charset;
@@ -92,8 +93,20 @@ public final class ConfigLoader {
                 integer(Variable.MAX_RULE_COST, 1, MAX_RULE_COST),
                 integer(Variable.MAX_RULE_STEPS, 1, MAX_RULE_STEPS));
         // Compiled even when other settings are bad, so that one run lists every problem.
-        Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), ruleLimits);
+        RetryPolicy retry = retryDefaults();
+        Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), ruleLimits, retry);
         return new ServerConfig(listen, limits, drain, reader, acks, intake, journal, dedupWindow, routing, logging);
+    }
+
+    private RetryPolicy retryDefaults() {
+        Duration initial = duration(Variable.RETRY_INITIAL, Duration.ofMillis(1), Duration.ofHours(1));
+        Duration maxDelay = duration(Variable.RETRY_MAX_DELAY, Duration.ofMillis(1), Duration.ofDays(1));
+        int attempts = (int) integer(Variable.RETRY_MAX_ATTEMPTS, 1, 1_000_000);
+        if (maxDelay.compareTo(initial) < 0) {
+            problems.add("RETRY_MAX_DELAY=" + maxDelay + " must not be shorter than RETRY_INITIAL=" + initial);
+            return RetryPolicy.DEFAULT;
+        }
+        return new RetryPolicy(initial, maxDelay, attempts);
     }
 
     /** Parses the variable; on failure records the problem and carries on with the default. */

@@ -1,5 +1,7 @@
 package org.mllpserver.config;
 
+import org.mllpserver.delivery.ConnectorSettings;
+import org.mllpserver.delivery.RetryPolicy;
 import org.mllpserver.rules.RuleSet;
 
 import java.util.List;
@@ -20,9 +22,16 @@ public record Routing(List<Connector> connectors, List<RuleSet.Named> rules, Rul
 
     /**
      * One connector: where records go when its filter matches (an empty filter matches every
-     * message). {@code settings} hold its type's keys (url, directory, table), validated.
+     * message). {@code keys} are its settings as written (secrets included: do not log them);
+     * {@code settings} the same, validated and typed.
      */
-    public record Connector(String name, Type type, String filter, Map<String, String> settings) {}
+    public record Connector(String name, Type type, String filter, Map<String, String> keys, ConnectorSettings settings,
+                            RetryPolicy retry) {
+        @Override
+        public String toString() {
+            return "Connector[" + name + ", " + type + ", " + settings + ", " + retry + "]";
+        }
+    }
 
     public static Routing none() {
         return new Routing(List.of(), List.of(), RuleSet.empty());

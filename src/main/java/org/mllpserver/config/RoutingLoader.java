@@ -1,5 +1,7 @@
 package org.mllpserver.config;
 
+import org.mllpserver.delivery.ConnectorSettings;
+import org.mllpserver.delivery.RetryPolicy;
 import org.mllpserver.rules.RuleSet;
 import org.mllpserver.rules.RulesException;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -14,8 +16,7 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 
 import java.io.IOException;
 import java.io.Reader;
-import java.net.URI;
-import java.net.URISyntaxException;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,7 +49,10 @@ final class RoutingLoader {
 
     static final String CONNECTOR_PREFIX = "CONNECTOR_";
     static final String RULE_PREFIX = "VALIDATION_RULE_";
-    private static final List<String> CONNECTOR_KEYS = List.of("name", "type", "filter", "url", "directory", "table");
+    private static final List<String> CONNECTOR_KEYS = List.of("name", "type", "filter", "url", "directory", "table", "format",
+            "headers", "ca_file", "connect_timeout", "request_timeout", "ack_timeout", "batch_size", "retry_initial",
+            "retry_max_delay", "retry_max_attempts");
+    private static final List<String> RETRY_KEYS = List.of("retry_initial", "retry_max_delay", "retry_max_attempts");
     private static final List<String> RULE_KEYS = List.of("name", "expression");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
 
@@ -64,12 +68,12 @@ final class RoutingLoader {
         this.problems = problems;
     }
 
-    Routing load(Map<String, String> env, String configFile, RuleSet.Limits limits) {
+    Routing load(Map<String, String> env, String configFile, RuleSet.Limits limits, RetryPolicy retryDefaults) {
         if (!configFile.isBlank()) readYaml(Path.of(configFile.strip()));
         readEnvironment(env);
         List<Routing.Connector> built = new ArrayList<>();
         for (Map.Entry<String, Map<String, String>> entry : connectors.entrySet()) {
-            Routing.Connector connector = connector(connectorNames.get(entry.getKey()), entry.getValue());
+            Routing.Connector connector = connector(connectorNames.get(entry.getKey()), entry.getValue(), env, retryDefaults);
             if (connector != null) built.add(connector);
         }
         List<RuleSet.Named> ruleList = new ArrayList<>();
@@ -102,7 +106,7 @@ final class RoutingLoader {
                 String rest = variable.substring(CONNECTOR_PREFIX.length());
                 String setting = CONNECTOR_KEYS.stream().filter(k -> !k.equals("name"))
                         .filter(k -> rest.endsWith("_" + k.toUpperCase(Locale.ROOT)))
-                        .findFirst().orElse(null);
+                        .max(java.util.Comparator.comparingInt(String::length)).orElse(null);
                 if (setting == null) {
                     problems.add(variable + ": not a connector setting; write CONNECTOR_<NAME>_<KEY> with KEY one of "
                             + String.join(", ", CONNECTOR_KEYS.subList(1, CONNECTOR_KEYS.size()).stream()
@@ -151,7 +155,9 @@ final class RoutingLoader {
                 if (name == null) continue;
                 Map<String, String> settings = new LinkedHashMap<>();
                 fields.forEach((k, v) -> {
-                    if (!k.equals("name")) {
+                    if (k.equals("headers") && v instanceof MappingNode headers) {
+                        settings.put(k, headerLines(headers, where, name));
+                    } else if (!k.equals("name")) {
                         String text = scalar(v, where, "connector " + name + " " + k);
                         if (text != null) settings.put(k, text);
                     }
@@ -232,7 +238,18 @@ final class RoutingLoader {
 
     // --- checking one connector --------------------------------------------------------------------
 
-    private Routing.Connector connector(String name, Map<String, String> settings) {
+    /** A YAML mapping of header names to values, as "Name: value" lines (the environment's form, with ; between). */
+    private String headerLines(MappingNode headers, String where, String connector) {
+        List<String> lines = new ArrayList<>();
+        for (NodeTuple tuple : headers.getValue()) {
+            String key = scalar(tuple.getKeyNode(), where, "connector " + connector + " header name");
+            String value = scalar(tuple.getValueNode(), where, "connector " + connector + " header " + key);
+            if (key != null && value != null) lines.add(key + ": " + value);
+        }
+        return String.join(";", lines);
+    }
+
+    private Routing.Connector connector(String name, Map<String, String> settings, Map<String, String> env, RetryPolicy defaults) {
         String typeText = settings.getOrDefault("type", "").strip();
         Routing.Type type;
         try {
@@ -242,13 +259,14 @@ final class RoutingLoader {
                     + "; one of http, postgres, mllp, file");
             return null;
         }
-        Map<String, String> kept = new LinkedHashMap<>();
-        Set<String> allowed = switch (type) {
-            case HTTP -> Set.of("url");
-            case POSTGRES -> Set.of("url", "table");
-            case MLLP -> Set.of("url");
+        Set<String> allowed = new java.util.HashSet<>(switch (type) {
+            case HTTP -> Set.of("url", "format", "headers", "ca_file", "connect_timeout", "request_timeout");
+            case POSTGRES -> Set.of("url", "table", "batch_size", "connect_timeout");
+            case MLLP -> Set.of("url", "connect_timeout", "ack_timeout");
             case FILE -> Set.of("directory");
-        };
+        });
+        allowed.addAll(RETRY_KEYS);
+        Map<String, String> kept = new LinkedHashMap<>();
         settings.forEach((k, v) -> {
             if (k.equals("type") || k.equals("filter")) return;
             if (!allowed.contains(k)) {
@@ -258,36 +276,22 @@ final class RoutingLoader {
                 kept.put(k, v.strip());
             }
         });
-        switch (type) {
-            case HTTP -> requireUrl(name, kept, Set.of("http", "https"), "https://ehr.example.com/hl7");
-            case MLLP -> requireUrl(name, kept, Set.of("mllp"), "mllp://host:2575");
-            case FILE -> {
-                if (kept.getOrDefault("directory", "").isEmpty()) problems.add("connector " + name + ": a file connector needs a directory");
-            }
-            case POSTGRES -> {
-                String table = kept.getOrDefault("table", "");
-                if (!table.isEmpty() && !table.matches("[A-Za-z_][A-Za-z0-9_]{0,62}(\\.[A-Za-z_][A-Za-z0-9_]{0,62})?")) {
-                    problems.add("connector " + name + ": table \"" + table + "\" is not a plain SQL name (letters, digits, _; schema.table allowed)");
-                }
-            }
-        }
-        return new Routing.Connector(name, type, settings.getOrDefault("filter", "").strip(), Map.copyOf(kept));
+        ConnectorSettings typed = new ConnectorBuilder(name, kept, env, problems).build(type);
+        RetryPolicy retry = retry(name, kept, defaults);
+        if (typed == null || retry == null) return null;
+        return new Routing.Connector(name, type, settings.getOrDefault("filter", "").strip(), Map.copyOf(kept), typed, retry);
     }
 
-    private void requireUrl(String name, Map<String, String> settings, Set<String> schemes, String example) {
-        String url = settings.getOrDefault("url", "");
-        if (url.isEmpty()) {
-            problems.add("connector " + name + ": needs a url, e.g. " + example);
-            return;
-        }
+    private RetryPolicy retry(String name, Map<String, String> settings, RetryPolicy defaults) {
         try {
-            URI uri = new URI(url);
-            if (uri.getScheme() == null || !schemes.contains(uri.getScheme().toLowerCase(Locale.ROOT)) || uri.getHost() == null) {
-                problems.add("connector " + name + ": url \"" + url + "\" must be " + String.join(" or ", schemes.stream().sorted().toList())
-                        + " with a host, e.g. " + example);
-            }
-        } catch (URISyntaxException e) {
-            problems.add("connector " + name + ": url \"" + url + "\" is not a valid URL (" + e.getReason() + ")");
+            Duration initial = settings.containsKey("retry_initial") ? Values.duration(settings.get("retry_initial")) : defaults.initial();
+            Duration max = settings.containsKey("retry_max_delay") ? Values.duration(settings.get("retry_max_delay")) : defaults.maxDelay();
+            long attempts = settings.containsKey("retry_max_attempts") ? Values.integer(settings.get("retry_max_attempts")) : defaults.maxAttempts();
+            if (attempts < 1 || attempts > 1_000_000) throw new IllegalArgumentException("retry_max_attempts must be 1 to 1000000");
+            return new RetryPolicy(initial, max, (int) attempts);
+        } catch (IllegalArgumentException e) {
+            problems.add("connector " + name + ": retry settings: " + e.getMessage());
+            return null;
         }
     }
 }

@@ -35,6 +35,15 @@ public interface Connector extends AutoCloseable {
         return outcomes;
     }
 
+    /**
+     * The most records {@link #deliverAll} is given at once: 1 (the default) for connectors that
+     * send one at a time, so the dispatcher counts and advances after each; more for one that
+     * batches.
+     */
+    default int maxBatch() {
+        return 1;
+    }
+
     /** Releases connections; never throws. */
     @Override
     void close();

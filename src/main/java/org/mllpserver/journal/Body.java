@@ -49,6 +49,11 @@ final class Body {
             return bytes(value.getBytes(StandardCharsets.UTF_8));
         }
 
+        Writer number(long value) {
+            ensure(8).putLong(value);
+            return this;
+        }
+
         Writer strings(List<String> values) {
             ensure(4).putInt(values.size());
             for (String v : values) string(v);
@@ -97,6 +102,10 @@ final class Body {
 
         String string() {
             return new String(bytes(), StandardCharsets.UTF_8);
+        }
+
+        long number() {
+            return get(in::getLong);
         }
 
         List<String> strings() {

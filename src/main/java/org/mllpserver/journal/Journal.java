@@ -92,6 +92,8 @@ public final class Journal implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
     private final Condition space = lock.newCondition();
+    /** Signalled after every forced batch: dispatchers wait on it for records to deliver. */
+    private final Condition grown = lock.newCondition();
     private final ArrayDeque<Pending> queue = new ArrayDeque<>(); // guarded by lock
     private final List<SegmentFile> segments;                      // guarded by lock; the last is active
     private long queuedBytes;                                      // guarded by lock
@@ -216,15 +218,39 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * Deletes closed segments whose newest batch is older than the retention time (later issues
-     * add: and which every delivery cursor has passed). Returns how many were deleted.
+     * Waits until the journal's forced end is beyond {@code position}, or the timeout passes, or
+     * the journal closes; returns the end then. Dispatchers read only up to this end: a record
+     * past it may not be forced yet.
      */
+    public long awaitEndBeyond(long position, long timeoutNanos) throws InterruptedException {
+        lock.lock();
+        try {
+            long remaining = timeoutNanos;
+            while (segments.getLast().end() <= position && remaining > 0 && !closed) remaining = grown.awaitNanos(remaining);
+            return segments.getLast().end();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Deletes expired segments with no cursor to keep them (see {@link #deleteExpired(long)}). */
     public int deleteExpired() throws IOException {
+        return deleteExpired(Long.MAX_VALUE);
+    }
+
+    /**
+     * Deletes closed segments whose newest batch is older than the retention time and which end
+     * at or before {@code keepFrom}, the lowest delivery cursor: a segment goes only when every
+     * connector has passed it. Returns how many were deleted.
+     */
+    public int deleteExpired(long keepFrom) throws IOException {
         long cutoff = clock.millis() - settings.retention().toMillis();
         List<SegmentFile> expired = new ArrayList<>();
         lock.lock();
         try {
-            for (int i = 0; i < segments.size() - 1 && segments.get(i).newestBatchMillis < cutoff; i++) expired.add(segments.get(i));
+            for (int i = 0; i < segments.size() - 1 && segments.get(i).newestBatchMillis < cutoff && segments.get(i).end() <= keepFrom; i++) {
+                expired.add(segments.get(i));
+            }
         } finally {
             lock.unlock();
         }
@@ -260,6 +286,7 @@ public final class Journal implements AutoCloseable {
             closed = true;
             work.signalAll();
             space.signalAll();
+            grown.signalAll();
         } finally {
             lock.unlock();
         }
@@ -373,6 +400,7 @@ public final class Journal implements AutoCloseable {
         try {
             segment.size += buffer.limit();
             segment.newestBatchMillis = writtenAt;
+            grown.signalAll();
         } finally {
             lock.unlock();
         }

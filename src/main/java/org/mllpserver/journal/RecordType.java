@@ -7,7 +7,11 @@ public enum RecordType {
     /** An accepted message: raw bytes and metadata ({@link StoredMessage}). */
     MESSAGE(2),
     /** A frame refused at intake (answered AE), kept raw with the reason ({@link RefusedFrame}). */
-    REFUSED_FRAME(3);
+    REFUSED_FRAME(3),
+    /** A record a connector could not deliver, with the message itself ({@link DeadLetter}). */
+    DEAD_LETTER(4),
+    /** A dead letter replayed or purged ({@link DeadLetterResolution}). */
+    DEAD_LETTER_RESOLVED(5);
 
     private final byte code;
 

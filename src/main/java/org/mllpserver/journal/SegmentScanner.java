@@ -38,7 +38,7 @@ final class SegmentScanner {
      * The batch starting at file offset {@code batchOffset} is not whole: {@code detailOffset} is
      * where the first bad byte of it was found, {@code reason} what was wrong.
      */
-    record Damaged(long batchOffset, long detailOffset, String reason, long newestBatchMillis) implements Outcome {}
+    record Damaged(long batchOffset, long detailOffset, String reason, long newestBatchMillis) implements Outcome, BatchRead {}
 
     private SegmentScanner() {
     }
@@ -67,33 +67,52 @@ final class SegmentScanner {
     static Outcome scan(FileChannel channel, long base, long nonce, long fileSize, BatchConsumer consumer) throws IOException {
         long offset = SegmentFile.HEADER_BYTES;
         long newest = 0;
-        ByteBuffer marker = ByteBuffer.allocate(MARKER_BYTES);
-        ByteBuffer batch = ByteBuffer.allocate(64 * 1024);
         while (offset < fileSize) {
-            if (fileSize - offset < MARKER_BYTES) return new Damaged(offset, offset, "the file ends inside a batch marker", newest);
-            marker.clear();
-            SegmentFile.readFully(channel, marker, offset);
-            String markerProblem = markerProblem(marker, nonce);
-            if (markerProblem != null) return new Damaged(offset, offset, markerProblem, newest);
-            long recordsLength = marker.getLong(RecordFormat.HEADER_BYTES);
-            long writtenAt = marker.getLong(RecordFormat.HEADER_BYTES + 8);
-            long recordsStart = offset + MARKER_BYTES;
-            if (recordsLength < 0 || recordsLength > fileSize - recordsStart || recordsLength > Integer.MAX_VALUE - 64) {
-                return new Damaged(offset, offset, "the batch declares " + recordsLength + " bytes, more than the file holds", newest);
+            switch (readBatch(channel, base, nonce, offset, fileSize)) {
+                case Batch batch -> {
+                    consumer.accept(batch.records(), batch.writtenAtMillis());
+                    newest = batch.writtenAtMillis();
+                    offset = batch.nextOffset();
+                }
+                case Damaged damage -> {
+                    return new Damaged(damage.batchOffset(), damage.detailOffset(), damage.reason(), newest);
+                }
             }
-            batch = read(channel, batch, recordsStart, (int) recordsLength);
-            List<ScannedRecord> records = new ArrayList<>();
-            String problem = records(batch, base + recordsStart, records);
-            if (problem != null) {
-                long at = records.isEmpty() ? recordsStart : records.getLast().position() - base
-                        + RecordFormat.size(records.getLast().body().length);
-                return new Damaged(offset, at, problem, newest);
-            }
-            consumer.accept(records, writtenAt);
-            newest = writtenAt;
-            offset = recordsStart + recordsLength;
         }
         return new Clean(offset, newest);
+    }
+
+    /** One whole batch read at {@code offset}, and where the next one starts. */
+    record Batch(List<ScannedRecord> records, long writtenAtMillis, long nextOffset) implements BatchRead {}
+
+    sealed interface BatchRead permits Batch, Damaged {}
+
+    /**
+     * Reads and checks the batch at {@code offset} (a batch boundary) of a segment holding
+     * {@code fileSize} bytes: a {@link Batch}, or {@link Damaged} (its newestBatchMillis is 0)
+     * when it is not whole or not intact.
+     */
+    static BatchRead readBatch(FileChannel channel, long base, long nonce, long offset, long fileSize) throws IOException {
+        if (fileSize - offset < MARKER_BYTES) return new Damaged(offset, offset, "the file ends inside a batch marker", 0);
+        ByteBuffer marker = ByteBuffer.allocate(MARKER_BYTES);
+        SegmentFile.readFully(channel, marker, offset);
+        String markerProblem = markerProblem(marker, nonce);
+        if (markerProblem != null) return new Damaged(offset, offset, markerProblem, 0);
+        long recordsLength = marker.getLong(RecordFormat.HEADER_BYTES);
+        long writtenAt = marker.getLong(RecordFormat.HEADER_BYTES + 8);
+        long recordsStart = offset + MARKER_BYTES;
+        if (recordsLength < 0 || recordsLength > fileSize - recordsStart || recordsLength > Integer.MAX_VALUE - 64) {
+            return new Damaged(offset, offset, "the batch declares " + recordsLength + " bytes, more than the file holds", 0);
+        }
+        ByteBuffer batch = read(channel, ByteBuffer.allocate(0), recordsStart, (int) recordsLength);
+        List<ScannedRecord> records = new ArrayList<>();
+        String problem = records(batch, base + recordsStart, records);
+        if (problem != null) {
+            long at = records.isEmpty() ? recordsStart : records.getLast().position() - base
+                    + RecordFormat.size(records.getLast().body().length);
+            return new Damaged(offset, at, problem, 0);
+        }
+        return new Batch(records, writtenAt, recordsStart + recordsLength);
     }
 
     /**

@@ -57,7 +57,7 @@ public class RoutingConfigTest {
         assertEquals(List.of("ehr-ingest", "lab-archive"), routing.connectors().stream().map(Routing.Connector::name).toList());
         Routing.Connector ehr = routing.connectors().getFirst();
         assertEquals(Routing.Type.HTTP, ehr.type());
-        assertEquals("https://ehr.example.com/hl7", ehr.settings().get("url"));
+        assertEquals("https://ehr.example.com/hl7", ehr.keys().get("url"));
         assertEquals("msh.msg_type == \"ADT\"", ehr.filter());
         assertEquals(Routing.Type.POSTGRES, routing.connectors().get(1).type());
         assertEquals(List.of("require-patient-id"), routing.rules().stream().map(r -> r.name()).toList());

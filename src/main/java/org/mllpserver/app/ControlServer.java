@@ -1,0 +1,120 @@
+package org.mllpserver.app;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+
+import static java.lang.System.Logger.Level.INFO;
+import static java.lang.System.Logger.Level.WARNING;
+
+/**
+ * The running server's control socket: a Unix domain socket, {@code DATA_DIR/control.sock}, only
+ * its owner may use (mode 0600). {@code ./run.sh dlq ...} sends its arguments here, so dead
+ * letters can be listed, shown, replayed and purged while the server runs.
+ *
+ * <p>Protocol: the client sends one line, the arguments separated by tabs; the server answers
+ * with the command's output and closes, the last line being {@code exit <code>}. A request is at
+ * most {@link #MAX_REQUEST_BYTES}. Each connection gets a virtual thread.
+ */
+final class ControlServer implements AutoCloseable {
+
+    static final String SOCKET_FILE = "control.sock";
+    static final int MAX_REQUEST_BYTES = 64 * 1024;
+    private static final System.Logger LOG = System.getLogger(ControlServer.class.getName());
+
+    /** Runs one command; returns its exit code. */
+    interface Handler {
+        int run(String[] args, PrintStream out);
+    }
+
+    private final Path path;
+    private final ServerSocketChannel server;
+    private final Thread acceptor;
+
+    private ControlServer(Path path, ServerSocketChannel server, Handler handler) {
+        this.path = path;
+        this.server = server;
+        this.acceptor = Thread.ofVirtual().name("control-accept").start(() -> acceptLoop(handler));
+    }
+
+    static ControlServer start(Path path, Handler handler) throws IOException {
+        Files.deleteIfExists(path); // one server per DATA_DIR (the journal lock): a socket file here is a dead one's
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            server.bind(UnixDomainSocketAddress.of(path));
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException | UnsupportedOperationException e) {
+            server.close();
+            throw new IOException("cannot open the control socket " + path + ": " + e.getMessage(), e);
+        }
+        LOG.log(INFO, "control socket {0} (./run.sh dlq ...)", path);
+        return new ControlServer(path, server, handler);
+    }
+
+    private void acceptLoop(Handler handler) {
+        while (server.isOpen()) {
+            try {
+                SocketChannel client = server.accept();
+                Thread.ofVirtual().name("control").start(() -> serve(client, handler));
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                LOG.log(WARNING, "control socket: accept failed: {0}", e.getMessage());
+            }
+        }
+    }
+
+    private static void serve(SocketChannel client, Handler handler) {
+        try (client) {
+            String request = readLine(client);
+            ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+            int code;
+            try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
+                code = request == null ? Main.EXIT_USAGE : handler.run(request.isEmpty() ? new String[0] : request.split("\t"), out);
+                if (request == null) out.println("request too long or not a line");
+                out.println("exit " + code);
+            }
+            ByteBuffer reply = ByteBuffer.wrap(buffer.toByteArray());
+            while (reply.hasRemaining()) client.write(reply);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(WARNING, "control socket: a request failed: {0}", e.toString());
+        }
+    }
+
+    /** The request line, or null when it is longer than the limit or never ends. */
+    private static String readLine(SocketChannel client) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        ByteBuffer buffer = ByteBuffer.allocate(4096);
+        while (line.size() <= MAX_REQUEST_BYTES) {
+            buffer.clear();
+            if (client.read(buffer) < 0) return null;
+            for (int i = 0; i < buffer.position(); i++) {
+                byte b = buffer.get(i);
+                if (b == '\n') return line.toString(StandardCharsets.UTF_8);
+                line.write(b);
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            LOG.log(WARNING, "control socket: closing failed: {0}", e.getMessage());
+        }
+        acceptor.interrupt();
+    }
+}

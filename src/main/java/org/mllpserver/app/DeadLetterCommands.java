@@ -1,0 +1,136 @@
+package org.mllpserver.app;
+
+import org.mllpserver.delivery.DeadLetterQueue;
+import org.mllpserver.delivery.DeliveryService;
+import org.mllpserver.delivery.DispatcherStats;
+import org.mllpserver.journal.DeadLetter;
+import org.mllpserver.journal.StoredMessage;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The {@code dlq} commands over a {@link DeadLetterQueue}: run by the server for its control
+ * socket, or by the command line itself when no server runs. Output is for people; the
+ * operations themselves are the queue's, which the admin HTTP API will call too.
+ */
+final class DeadLetterCommands implements ControlServer.Handler {
+
+    static final String USAGE = """
+            usage: ./run.sh dlq list
+                   ./run.sh dlq show ID [--raw]
+                   ./run.sh dlq replay ID|--all [--to CONNECTOR]
+                   ./run.sh dlq purge ID|--all
+                   ./run.sh dlq status""";
+
+    private final DeadLetterQueue queue;
+    private final DeliveryService delivery; // null when the server is not running
+
+    DeadLetterCommands(DeadLetterQueue queue, DeliveryService delivery) {
+        this.queue = queue;
+        this.delivery = delivery;
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out) {
+        if (args.length < 2 || !args[0].equals("dlq")) {
+            out.println(USAGE);
+            return Main.EXIT_USAGE;
+        }
+        try {
+            return switch (args[1]) {
+                case "list" -> list(out);
+                case "show" -> args.length >= 3 ? show(args[2], args.length > 3 && args[3].equals("--raw"), out) : usage(out);
+                case "replay" -> args.length >= 3 ? replay(args[2], args.length == 5 && args[3].equals("--to") ? Optional.of(args[4]) : Optional.empty(), out) : usage(out);
+                case "purge" -> args.length == 3 ? purge(args[2], out) : usage(out);
+                case "status" -> status(out);
+                default -> usage(out);
+            };
+        } catch (IllegalArgumentException e) {
+            out.println("dlq: " + e.getMessage());
+            return Main.EXIT_FAILURE;
+        } catch (IOException e) {
+            out.println("dlq: the journal could not be written: " + e.getMessage());
+            return Main.EXIT_FAILURE;
+        }
+    }
+
+    private static int usage(PrintStream out) {
+        out.println(USAGE);
+        return Main.EXIT_USAGE;
+    }
+
+    private int list(PrintStream out) {
+        List<DeadLetterQueue.Entry> all = queue.list();
+        out.printf("%-36s  %-24s  %-16s  %8s  %-20s  %-16s  %s%n", "DEAD LETTER ID", "SINCE", "CONNECTOR", "ATTEMPTS", "MSH-10",
+                "MSH-9", "LAST ERROR");
+        for (DeadLetterQueue.Entry e : all) {
+            DeadLetter d = e.deadLetter();
+            out.printf("%-36s  %-24s  %-16s  %8d  %-20s  %-16s  %s%n", d.id(), d.at(), d.connector(), d.attempts(),
+                    d.message().controlId(), d.message().messageType(), d.lastError());
+        }
+        out.println(all.size() + " dead letter(s)");
+        return Main.EXIT_OK;
+    }
+
+    private int show(String id, boolean raw, PrintStream out) {
+        DeadLetter d = entry(id).deadLetter();
+        StoredMessage m = d.message();
+        if (!raw) {
+            out.printf("dead letter %s for connector %s since %s after %d attempt(s): %s%n", d.id(), d.connector(), d.at(),
+                    d.attempts(), d.lastError());
+            out.printf("record %s (position %d): %s %s from %s, received %s, charset %s, addressed to %s%n", m.id(),
+                    d.recordPosition(), m.messageType(), m.controlId(), m.peer(), m.receivedAt(), m.charset(), m.connectors());
+        }
+        String text = new String(m.raw(), StandardCharsets.ISO_8859_1);
+        out.print(raw ? text : text.replace("\r\n", "\r").replace('\r', '\n'));
+        if (!raw) out.println();
+        return Main.EXIT_OK;
+    }
+
+    private int replay(String id, Optional<String> to, PrintStream out) throws IOException {
+        List<DeadLetterQueue.Entry> targets = id.equals("--all") ? queue.list() : List.of(entry(id));
+        for (DeadLetterQueue.Entry e : targets) {
+            List<String> went = queue.replay(e.deadLetter().id(), to);
+            out.println("replayed " + e.deadLetter().id() + " (record " + e.deadLetter().message().id() + ") to " + String.join(", ", went));
+        }
+        out.println(targets.size() + " dead letter(s) replayed; they are delivered after the records already in the journal");
+        return Main.EXIT_OK;
+    }
+
+    private int purge(String id, PrintStream out) throws IOException {
+        List<DeadLetterQueue.Entry> targets = id.equals("--all") ? queue.list() : List.of(entry(id));
+        for (DeadLetterQueue.Entry e : targets) queue.purge(e.deadLetter().id());
+        out.println(targets.size() + " dead letter(s) purged");
+        return Main.EXIT_OK;
+    }
+
+    private int status(PrintStream out) {
+        if (delivery == null) {
+            out.println("the server is not running: no delivery status");
+            return Main.EXIT_FAILURE;
+        }
+        out.printf("%-16s  %10s  %10s  %8s  %20s  %s%n", "CONNECTOR", "DELIVERED", "FAILED", "DEAD", "CURSOR", "LAST ERROR");
+        for (Map.Entry<String, DispatcherStats> e : delivery.stats().entrySet()) {
+            DispatcherStats s = e.getValue();
+            out.printf("%-16s  %10d  %10d  %8d  %20d  %s%n", e.getKey(), s.delivered(), s.failedAttempts(), s.deadLetters(),
+                    s.cursor(), s.lastError());
+        }
+        return Main.EXIT_OK;
+    }
+
+    private DeadLetterQueue.Entry entry(String id) {
+        UUID uuid;
+        try {
+            uuid = UUID.fromString(id);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + id + "' is not a dead letter id (see dlq list)");
+        }
+        return queue.get(uuid).orElseThrow(() -> new IllegalArgumentException("no open dead letter " + id));
+    }
+}

@@ -1,0 +1,93 @@
+package org.mllpserver.app;
+
+import org.mllpserver.config.ConfigException;
+import org.mllpserver.config.ConfigLoader;
+import org.mllpserver.config.Routing;
+import org.mllpserver.config.ServerConfig;
+import org.mllpserver.delivery.DeadLetterQueue;
+import org.mllpserver.journal.ChannelFactory;
+import org.mllpserver.journal.Journal;
+import org.mllpserver.journal.JournalLockedException;
+import org.mllpserver.journal.RecordIds;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+/**
+ * {@code ./run.sh dlq ...}: sends the command to the running server's control socket; when no
+ * server runs in DATA_DIR, opens the journal itself and runs it there (a replay is then
+ * delivered when the server starts).
+ */
+final class DlqCommand {
+
+    private DlqCommand() {}
+
+    static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        ServerConfig config;
+        try {
+            config = ConfigLoader.load(env);
+        } catch (ConfigException e) {
+            err.println("dlq: " + e.getMessage());
+            return Main.EXIT_USAGE;
+        }
+        Path dataDir = config.journal().directory().getParent();
+        String[] request = new String[args.length + 1];
+        request[0] = "dlq";
+        System.arraycopy(args, 0, request, 1, args.length);
+        Path socket = dataDir.resolve(ControlServer.SOCKET_FILE);
+        if (Files.exists(socket)) {
+            try {
+                return remote(socket, request, out);
+            } catch (IOException e) {
+                // a socket file without a server: a stale one; fall through to the journal itself
+            }
+        }
+        return local(config, request, out, err);
+    }
+
+    private static int remote(Path socket, String[] request, PrintStream out) throws IOException {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            ByteBuffer line = ByteBuffer.wrap((String.join("\t", request) + "\n").getBytes(StandardCharsets.UTF_8));
+            while (line.hasRemaining()) channel.write(line);
+            InputStream in = Channels.newInputStream(channel);
+            String reply = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            int last = reply.lastIndexOf("exit ");
+            if (last < 0) throw new IOException("the server's answer was cut short");
+            out.print(reply.substring(0, last));
+            return Integer.parseInt(reply.substring(last + 5).strip());
+        }
+    }
+
+    private static int local(ServerConfig config, String[] request, PrintStream out, PrintStream err) {
+        Map<UUID, DeadLetterQueue.Entry> found = new HashMap<>();
+        Clock clock = Clock.systemUTC();
+        try (Journal journal = Journal.open(config.journal(), clock, ChannelFactory.DEFAULT, DeadLetterQueue.rebuild(found))) {
+            DeadLetterQueue queue = new DeadLetterQueue(journal, new RecordIds(clock, new SecureRandom()), clock,
+                    config.routing().connectors().stream().map(Routing.Connector::name).collect(Collectors.toSet()));
+            queue.load(found);
+            return new DeadLetterCommands(queue, null).run(request, out);
+        } catch (JournalLockedException e) {
+            err.println("dlq: a server is using " + config.journal().directory() + " but its control socket does not answer: " + e.getMessage());
+            return Main.EXIT_FAILURE;
+        } catch (IOException e) {
+            err.println("dlq: " + e.getMessage());
+            return Main.EXIT_FAILURE;
+        }
+    }
+}

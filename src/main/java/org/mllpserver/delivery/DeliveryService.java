@@ -1,0 +1,119 @@
+package org.mllpserver.delivery;
+
+import org.mllpserver.journal.Journal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static java.lang.System.Logger.Level.INFO;
+import static java.lang.System.Logger.Level.WARNING;
+
+/**
+ * Every connector's dispatcher: created at start, each on its own virtual thread, stopped at
+ * shutdown. A connector seen for the first time starts at the journal's end, and that cursor is
+ * saved before the listener opens, so no record accepted from then on can be missed by a crash.
+ */
+public final class DeliveryService implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(DeliveryService.class.getName());
+
+    /** What the service needs to know of one configured connector. */
+    public record Route(String name, ConnectorSettings settings, RetryPolicy retry) {}
+
+    /** Builds a connector for its settings; throws with a clear message when it cannot (e.g. an unreadable CA file). */
+    @FunctionalInterface
+    public interface ConnectorFactory {
+        Connector create(String name, ConnectorSettings settings) throws Exception;
+    }
+
+    private record Running(Dispatcher dispatcher, Thread thread, DispatcherStats stats) {}
+
+    private final CursorStore cursors;
+    private final Map<String, Running> running = new LinkedHashMap<>();
+
+    private DeliveryService(CursorStore cursors) {
+        this.cursors = cursors;
+    }
+
+    /**
+     * Loads or creates every connector's cursor (a cursor beyond the journal's end refuses to
+     * start: it comes from another data directory, or the journal lost its tail), builds the
+     * connectors and starts their dispatchers.
+     */
+    public static DeliveryService start(List<Route> routes, ConnectorFactory factory, Journal journal, Path cursorDirectory,
+                                        DeadLetterQueue deadLetters) throws IOException {
+        DeliveryService service = new DeliveryService(new CursorStore(cursorDirectory));
+        long end = journal.end();
+        Map<String, Long> starts = new LinkedHashMap<>();
+        for (Route route : routes) {
+            Optional<Long> saved = service.cursors.load(route.name());
+            if (saved.isPresent() && saved.get() > end) {
+                throw new IOException("the cursor of connector " + route.name() + " (position " + saved.get()
+                        + ") is beyond the journal's end (" + end + "): the cursor file is from another data directory, or the"
+                        + " journal lost records. Check DATA_DIR; to deliver from the end on, delete " + cursorDirectory
+                        .resolve(route.name() + ".cursor"));
+            }
+            if (saved.isEmpty()) {
+                service.cursors.save(route.name(), end);
+                LOG.log(INFO, "connector {0} is new: it gets the records accepted from now on (position {1})", route.name(),
+                        String.valueOf(end));
+            }
+            starts.put(route.name(), saved.orElse(end));
+        }
+        List<Connector> built = new ArrayList<>();
+        try {
+            for (Route route : routes) built.add(factory.create(route.name(), route.settings()));
+        } catch (Exception e) {
+            built.forEach(Connector::close);
+            throw new IOException("cannot set up a connector: " + e.getMessage(), e);
+        }
+        for (int i = 0; i < routes.size(); i++) {
+            Route route = routes.get(i);
+            DispatcherStats stats = new DispatcherStats();
+            long start = starts.get(route.name());
+            Dispatcher dispatcher = new Dispatcher(built.get(i), route.retry(), journal, journal.directory(), service.cursors,
+                    deadLetters, start, stats, duration -> Thread.sleep(duration));
+            Dispatcher.logStart(route.name(), start, end);
+            Thread thread = Thread.ofVirtual().name("dispatcher-" + route.name()).start(dispatcher);
+            service.running.put(route.name(), new Running(dispatcher, thread, stats));
+        }
+        return service;
+    }
+
+    /** The lowest saved cursor: the journal keeps every segment from there on. MAX_VALUE without connectors. */
+    public long lowestCursor() {
+        return running.values().stream().mapToLong(r -> r.stats().savedCursor()).min().orElse(Long.MAX_VALUE);
+    }
+
+    public Map<String, DispatcherStats> stats() {
+        Map<String, DispatcherStats> all = new LinkedHashMap<>();
+        running.forEach((name, r) -> all.put(name, r.stats()));
+        return all;
+    }
+
+    /** Stops every dispatcher (each saves its cursor) and waits up to {@code timeout} in all. */
+    public void stop(Duration timeout) throws InterruptedException {
+        for (Running r : running.values()) {
+            r.dispatcher().stop();
+            r.thread().interrupt();
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (Map.Entry<String, Running> e : running.entrySet()) {
+            long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+            if (!e.getValue().thread().join(Duration.ofMillis(left))) {
+                LOG.log(WARNING, "connector {0}: its dispatcher did not stop in time; it resumes from its last saved cursor", e.getKey());
+            }
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop(Duration.ofSeconds(10));
+    }
+}

@@ -1,0 +1,233 @@
+package org.mllpserver.delivery;
+
+import org.mllpserver.journal.Journal;
+import org.mllpserver.journal.JournalReader;
+import org.mllpserver.journal.JournalTail;
+import org.mllpserver.journal.RecordType;
+import org.mllpserver.journal.StoredMessage;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import static java.lang.System.Logger.Level.ERROR;
+import static java.lang.System.Logger.Level.INFO;
+import static java.lang.System.Logger.Level.WARNING;
+
+/**
+ * One connector's delivery loop, on its own virtual thread: reads the journal from the
+ * connector's cursor up to the journal's forced end, and delivers each record addressed to the
+ * connector, in journal order.
+ *
+ * <p><b>FIFO.</b> Record n+1 is not attempted before record n is delivered or dead-lettered: a
+ * failing record is retried (exponential backoff with jitter, {@link RetryPolicy}) while the
+ * records behind it wait. <b>Durable steps, in order:</b> deliver (the downstream has it) or
+ * append a dead letter (forced); only then advance the cursor in memory; save it to disk
+ * (batched: every {@link #SAVE_EVERY_RECORDS} records or {@link #SAVE_EVERY} and when idle or
+ * stopping). After a crash delivery resumes from the last saved cursor: at least once, and the
+ * record id goes with every delivery so a downstream can drop a repeat.
+ *
+ * <p>A slow or dead downstream holds up only this connector: intake and the other dispatchers
+ * never wait for it.
+ */
+final class Dispatcher implements Runnable {
+
+    private static final System.Logger LOG = System.getLogger(Dispatcher.class.getName());
+    /** Records read from the journal at a time; also the most one connector's deliverAll is given. */
+    static final int READ_BATCH = 500;
+    /** Cursor saves are batched: at most this many records delivered between two saves... */
+    static final int SAVE_EVERY_RECORDS = 1000;
+    /** ...and at most this long. */
+    static final Duration SAVE_EVERY = Duration.ofMillis(200);
+    /** How long an idle dispatcher waits for the journal to grow before checking again. */
+    private static final long IDLE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** A failed dead-letter write (disk full) is tried again after this long; nothing moves meanwhile. */
+    private static final Duration STORAGE_RETRY = Duration.ofSeconds(5);
+
+    private final Connector connector;
+    private final RetryPolicy retry;
+    private final Journal journal;
+    private final Path journalDirectory;
+    private final CursorStore cursors;
+    private final DeadLetterQueue deadLetters;
+    private final DispatcherStats stats;
+    private final Sleeper sleeper;
+
+    private long cursor;
+    private long savedCursor;
+    private long savedAtNanos;
+    private int sinceSave;
+    private volatile boolean stopping;
+
+    /** Waits; a test passes one that records the waits instead. */
+    interface Sleeper {
+        void sleep(Duration duration) throws InterruptedException;
+    }
+
+    Dispatcher(Connector connector, RetryPolicy retry, Journal journal, Path journalDirectory, CursorStore cursors,
+               DeadLetterQueue deadLetters, long startCursor, DispatcherStats stats, Sleeper sleeper) {
+        this.connector = connector;
+        this.retry = retry;
+        this.journal = journal;
+        this.journalDirectory = journalDirectory;
+        this.cursors = cursors;
+        this.deadLetters = deadLetters;
+        this.cursor = startCursor;
+        this.savedCursor = startCursor;
+        this.stats = stats;
+        this.sleeper = sleeper;
+        stats.cursor.set(startCursor);
+        stats.savedCursor.set(startCursor);
+    }
+
+    void stop() {
+        stopping = true;
+    }
+
+    @Override
+    public void run() {
+        savedAtNanos = System.nanoTime();
+        try (JournalTail tail = new JournalTail(journalDirectory, cursor)) {
+            while (!stopping) {
+                long end = journal.end();
+                List<JournalReader.Entry> entries = tail.read(end, READ_BATCH);
+                if (entries.isEmpty()) {
+                    saveCursor(false);
+                    journal.awaitEndBeyond(end, IDLE_WAIT_NANOS);
+                    continue;
+                }
+                process(entries);
+                saveCursor(true);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(ERROR, "connector " + connector.name() + ": delivery stopped: " + e
+                    + ". Records stay in the journal; restart the server to resume from the last saved cursor", e);
+        } finally {
+            // An interrupted thread cannot use a FileChannel (ClosedByInterruptException): the stop's
+            // interrupt is set aside while the cursor is saved, then restored.
+            boolean interrupted = Thread.interrupted();
+            try {
+                saveCursor(false);
+            } catch (IOException e) {
+                LOG.log(ERROR, "connector {0}: could not save its cursor at stop ({1}); it resumes from the last saved one",
+                        connector.name(), e.getMessage());
+            }
+            connector.close();
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Delivers the runs of records addressed to this connector; steps over the rest. */
+    private void process(List<JournalReader.Entry> entries) throws InterruptedException, IOException {
+        List<Delivery> run = new ArrayList<>();
+        for (JournalReader.Entry entry : entries) {
+            if (stopping) return;
+            StoredMessage message = entry.type() == RecordType.MESSAGE ? StoredMessage.decode(entry.body()) : null;
+            if (message != null && message.connectors().contains(connector.name())) {
+                run.add(new Delivery(entry.position(), message));
+            } else {
+                if (!deliverInOrder(run)) return;
+                run.clear();
+                advance(entry.position());
+            }
+        }
+        deliverInOrder(run);
+    }
+
+    /** Delivers {@code run} in order, retrying the head; false when stopping before the end. */
+    private boolean deliverInOrder(List<Delivery> run) throws InterruptedException, IOException {
+        int next = 0;
+        int attempts = 0;
+        while (next < run.size()) {
+            if (stopping) return false;
+            List<Delivery> rest = run.subList(next, Math.min(run.size(), next + Math.max(1, connector.maxBatch())));
+            List<Outcome> outcomes = connector.deliverAll(rest);
+            for (int i = 0; i < outcomes.size(); i++) {
+                Delivery delivery = rest.get(i);
+                boolean attemptsLeft = attempts + 1 < retry.maxAttempts();
+                switch (outcomes.get(i)) {
+                    case Outcome.Delivered delivered -> {
+                        stats.delivered.incrementAndGet();
+                        advance(delivery.position());
+                        attempts = 0;
+                        next++;
+                    }
+                    case Outcome.Retryable retryable when attemptsLeft -> {
+                        attempts++;
+                        failed(delivery, attempts, retryable.reason());
+                        Duration wait = retry.delayAfter(attempts, ThreadLocalRandom.current().nextDouble());
+                        LOG.log(WARNING, "connector {0}: attempt {1} of {2} for record {3} failed ({4}); next in {5} ms",
+                                connector.name(), attempts, retry.maxAttempts(), delivery.message().id(), retryable.reason(), wait.toMillis());
+                        saveCursor(false); // what was delivered before this record is not repeated after a crash
+                        sleeper.sleep(wait);
+                    }
+                    case Outcome.Retryable retryable -> {
+                        failed(delivery, attempts + 1, retryable.reason());
+                        deadLetter(delivery, attempts + 1, "out of attempts: " + retryable.reason());
+                        attempts = 0;
+                        next++;
+                    }
+                    case Outcome.Undeliverable undeliverable -> {
+                        failed(delivery, attempts + 1, undeliverable.reason());
+                        deadLetter(delivery, attempts + 1, undeliverable.reason());
+                        attempts = 0;
+                        next++;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    private void failed(Delivery delivery, int attempt, String reason) {
+        stats.failedAttempts.incrementAndGet();
+        stats.lastError.set(reason);
+    }
+
+    /** The dead letter must be durable before the cursor passes the record: a failed write is tried again, nothing moves meanwhile. */
+    private void deadLetter(Delivery delivery, int attempts, String reason) throws InterruptedException {
+        while (!stopping) {
+            try {
+                deadLetters.add(connector.name(), attempts, reason, delivery);
+                stats.deadLetters.incrementAndGet();
+                LOG.log(WARNING, "connector {0}: record {1} (control id {2}) is a dead letter after {3} attempt(s): {4}",
+                        connector.name(), delivery.message().id(), delivery.message().controlId(), attempts, reason);
+                advance(delivery.position());
+                return;
+            } catch (IOException e) {
+                LOG.log(ERROR, "connector {0}: could not store a dead letter ({1}); trying again in {2} s",
+                        connector.name(), e.getMessage(), STORAGE_RETRY.toSeconds());
+                sleeper.sleep(STORAGE_RETRY);
+            }
+        }
+        throw new InterruptedException("stopping before the dead letter was stored; the record is delivered again after restart");
+    }
+
+    /** The record at {@code position} is done: the next read starts after it. */
+    private void advance(long position) {
+        cursor = position + 1;
+        stats.cursor.set(cursor);
+        sinceSave++;
+    }
+
+    private void saveCursor(boolean onlyIfDue) throws IOException {
+        if (cursor == savedCursor) return;
+        if (onlyIfDue && sinceSave < SAVE_EVERY_RECORDS && System.nanoTime() - savedAtNanos < SAVE_EVERY.toNanos()) return;
+        cursors.save(connector.name(), cursor);
+        savedCursor = cursor;
+        stats.savedCursor.set(cursor);
+        savedAtNanos = System.nanoTime();
+        sinceSave = 0;
+    }
+
+    static void logStart(String connector, long cursor, long end) {
+        LOG.log(INFO, "connector {0}: delivering from position {1} ({2} bytes of journal behind)", connector,
+                String.valueOf(cursor), String.valueOf(Math.max(0, end - cursor)));
+    }
+}

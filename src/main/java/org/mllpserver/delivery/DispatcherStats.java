@@ -1,0 +1,41 @@
+package org.mllpserver.delivery;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** One connector's delivery counters, read by status commands and (later) metrics. Thread-safe. */
+public final class DispatcherStats {
+    final AtomicLong delivered = new AtomicLong();
+    final AtomicLong failedAttempts = new AtomicLong();
+    final AtomicLong deadLetters = new AtomicLong();
+    final AtomicLong cursor = new AtomicLong();
+    final AtomicLong savedCursor = new AtomicLong();
+    final AtomicReference<String> lastError = new AtomicReference<>("");
+
+    public long delivered() {
+        return delivered.get();
+    }
+
+    /** Attempts that did not deliver (each retry and each final failure). */
+    public long failedAttempts() {
+        return failedAttempts.get();
+    }
+
+    public long deadLetters() {
+        return deadLetters.get();
+    }
+
+    /** The position the dispatcher reads next (not necessarily saved yet). */
+    public long cursor() {
+        return cursor.get();
+    }
+
+    /** The cursor on disk: where delivery resumes after a crash, and what retention must keep. */
+    public long savedCursor() {
+        return savedCursor.get();
+    }
+
+    public String lastError() {
+        return lastError.get();
+    }
+}
