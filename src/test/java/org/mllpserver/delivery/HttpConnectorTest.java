@@ -60,7 +60,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class HttpConnectorTest {
 
+    /** The timeout under test where a timeout is expected. */
     private static final Duration SHORT = Duration.ofMillis(300);
+    /** Where an answer is expected: ample on a loaded machine, never reached when the test passes. */
+    private static final Duration AMPLE = Duration.ofSeconds(5);
     /** Longest any handler or test waits on a latch: far above the timeouts under test, so a hang fails instead of blocking. */
     private static final long WAIT_SECONDS = 10;
     private static final String SECRET = "Bearer s3cret-token";
@@ -108,7 +111,7 @@ class HttpConnectorTest {
         URI url = start(answer(200)).resolve("/hl7/in?token=not-in-reasons");
         StoredMessage message = message(ISO_8859_1_MESSAGE, "ISO-8859-1");
         Map<String, String> headers = Map.of("Authorization", SECRET, "X-Source", "mllp-server", "Idempotency-Key", "configured");
-        try (HttpConnector connector = connector(url, ConnectorSettings.HttpFormat.RAW, headers, SHORT)) {
+        try (HttpConnector connector = connector(url, ConnectorSettings.HttpFormat.RAW, headers, AMPLE)) {
             assertEquals(Outcome.DELIVERED, connector.deliver(new Delivery(7, message)));
         }
         Received r = only();
@@ -129,7 +132,7 @@ class HttpConnectorTest {
         StoredMessage message = new StoredMessage(UUID.randomUUID(), Instant.parse("2026-11-22T10:15:30.123Z"), "/10.0.0.1:5000", "",
                 "LAB \"A\"", "H\u00d4PITAL \u2603", "ADT^A01^ADT_A01", "C\"1\\2", "UTF-8", List.of("out"),
                 text.getBytes(StandardCharsets.UTF_8));
-        try (HttpConnector connector = connector(url, ConnectorSettings.HttpFormat.JSON, Map.of(), SHORT)) {
+        try (HttpConnector connector = connector(url, ConnectorSettings.HttpFormat.JSON, Map.of(), AMPLE)) {
             assertEquals(Outcome.DELIVERED, connector.deliver(new Delivery(1, message)));
         }
         Received r = only();
@@ -150,7 +153,7 @@ class HttpConnectorTest {
     @Test
     void aCharsetThisJvmDoesNotKnowIsUndeliverableInJsonAndNothingIsSent() throws Exception {
         URI url = start(answer(200));
-        try (HttpConnector connector = connector(url, ConnectorSettings.HttpFormat.JSON, Map.of(), SHORT)) {
+        try (HttpConnector connector = connector(url, ConnectorSettings.HttpFormat.JSON, Map.of(), AMPLE)) {
             Outcome outcome = connector.deliver(new Delivery(1, message("MSH|^~\\&|A\r", "X-NO-SUCH-CHARSET")));
             assertInstanceOf(Outcome.Undeliverable.class, outcome);
             assertTrue(reason(outcome).contains("UnsupportedCharsetException"), reason(outcome));
@@ -161,7 +164,7 @@ class HttpConnectorTest {
     @ParameterizedTest
     @ValueSource(ints = {408, 429, 500, 502, 503, 504})
     void statusesTheDownstreamMayRecoverFromAreRetryable(int status) throws Exception {
-        Outcome outcome = deliverTo(start(answer(status)));
+        Outcome outcome = deliverTo(start(answer(status)), AMPLE);
         assertInstanceOf(Outcome.Retryable.class, outcome);
         assertReasonNamesOnly(outcome, "HTTP " + status);
     }
@@ -169,7 +172,7 @@ class HttpConnectorTest {
     @ParameterizedTest
     @ValueSource(ints = {400, 401, 403, 404, 409, 422, 301, 302, 307, 308})
     void refusalsAndRedirectsAreUndeliverableAndRedirectsAreNotFollowed(int status) throws Exception {
-        Outcome outcome = deliverTo(start(answer(status)));
+        Outcome outcome = deliverTo(start(answer(status)), AMPLE);
         assertInstanceOf(Outcome.Undeliverable.class, outcome);
         assertReasonNamesOnly(outcome, "HTTP " + status);
         assertEquals(List.of("/"), received.stream().map(Received::path).toList(), "one request, the Location never visited");
@@ -184,7 +187,7 @@ class HttpConnectorTest {
             exchange.close();
         });
         try {
-            Outcome outcome = deliverTo(url);
+            Outcome outcome = deliverTo(url, SHORT);
             assertTrue(entered.await(WAIT_SECONDS, TimeUnit.SECONDS), "the request reached the handler");
             assertInstanceOf(Outcome.Retryable.class, outcome);
             assertReasonNamesOnly(outcome, "timed out");
@@ -204,7 +207,7 @@ class HttpConnectorTest {
             exchange.close();
         });
         try {
-            Outcome outcome = deliverTo(url);
+            Outcome outcome = deliverTo(url, SHORT);
             assertInstanceOf(Outcome.Retryable.class, outcome);
             assertReasonNamesOnly(outcome, "timed out");
             assertTrue(reason(outcome).contains("deadline"), reason(outcome));
@@ -219,7 +222,7 @@ class HttpConnectorTest {
         try (ServerSocket closed = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             port = closed.getLocalPort();
         }
-        Outcome outcome = deliverTo(URI.create("http://127.0.0.1:" + port + "/"));
+        Outcome outcome = deliverTo(URI.create("http://127.0.0.1:" + port + "/"), AMPLE);
         assertInstanceOf(Outcome.Retryable.class, outcome);
         assertReasonNamesOnly(outcome, "ConnectException");
     }
@@ -244,7 +247,7 @@ class HttpConnectorTest {
             }
             assumeTrue(queueFull, "this kernel does not drop connections beyond a full accept queue");
             var settings = new ConnectorSettings.Http(URI.create("http://127.0.0.1:" + full.getLocalPort() + "/"),
-                    ConnectorSettings.HttpFormat.RAW, Map.of(), SHORT, SHORT.multipliedBy(10), Optional.empty());
+                    ConnectorSettings.HttpFormat.RAW, Map.of(), SHORT, AMPLE, Optional.empty());
             Outcome outcome;
             try (HttpConnector connector = new HttpConnector("lab", settings)) {
                 outcome = connector.deliver(new Delivery(1, message(ISO_8859_1_MESSAGE, "ISO-8859-1")));
@@ -261,8 +264,8 @@ class HttpConnectorTest {
     void httpsWithTheDownstreamsCertificateAsCaFileDelivers() throws Exception {
         URI url = startHttps(answer(200));
         StoredMessage message = message(ISO_8859_1_MESSAGE, "ISO-8859-1");
-        var settings = new ConnectorSettings.Http(url, ConnectorSettings.HttpFormat.RAW, Map.of(), SHORT.multipliedBy(10),
-                SHORT.multipliedBy(10), Optional.of(caPem));
+        var settings = new ConnectorSettings.Http(url, ConnectorSettings.HttpFormat.RAW, Map.of(), AMPLE, AMPLE,
+                Optional.of(caPem));
         try (HttpConnector connector = new HttpConnector("lab", settings)) {
             assertEquals(Outcome.DELIVERED, connector.deliver(new Delivery(1, message)));
         }
@@ -274,7 +277,7 @@ class HttpConnectorTest {
     void httpsWithAnUntrustedCertificateIsRetryable() throws Exception {
         URI url = startHttps(answer(200));
         Outcome outcome;
-        try (HttpConnector connector = connector(url, ConnectorSettings.HttpFormat.RAW, Map.of(), SHORT.multipliedBy(10))) {
+        try (HttpConnector connector = connector(url, ConnectorSettings.HttpFormat.RAW, Map.of(), AMPLE)) {
             outcome = connector.deliver(new Delivery(1, message(ISO_8859_1_MESSAGE, "ISO-8859-1")));
         }
         assertInstanceOf(Outcome.Retryable.class, outcome);
@@ -353,8 +356,8 @@ class HttpConnectorTest {
 
     // --- helpers
 
-    private Outcome deliverTo(URI url) throws Exception {
-        try (HttpConnector connector = connector(url, ConnectorSettings.HttpFormat.RAW, Map.of("Authorization", SECRET), SHORT)) {
+    private Outcome deliverTo(URI url, Duration timeout) throws Exception {
+        try (HttpConnector connector = connector(url, ConnectorSettings.HttpFormat.RAW, Map.of("Authorization", SECRET), timeout)) {
             return connector.deliver(new Delivery(1, message(ISO_8859_1_MESSAGE, "ISO-8859-1")));
         }
     }
