@@ -1,10 +1,10 @@
 package org.mllpserver.config;
 
 import org.mllpserver.delivery.ConnectorSettings;
+import org.mllpserver.delivery.PostgresUrls;
 
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,7 +91,7 @@ final class ConnectorBuilder {
     /**
      * The connector's url, else DATABASE_URL, else PGHOST/PGPORT/PGDATABASE/PGUSER/PGPASSWORD
      * (each with libpq's default). A {@code postgres://user:password@host:port/db} URL or a
-     * {@code jdbc:postgresql:} one.
+     * {@code jdbc:postgresql:} one ({@link PostgresUrls}); PGUSER/PGPASSWORD fill what it leaves out.
      */
     private ConnectorSettings.Postgres postgres() {
         String table = keys.getOrDefault("table", DEFAULT_TABLE);
@@ -107,28 +107,13 @@ final class ConnectorBuilder {
             return new ConnectorSettings.Postgres("jdbc:postgresql://" + hostForUrl(host) + ":" + port + "/" + database,
                     env.getOrDefault("PGUSER", ""), env.getOrDefault("PGPASSWORD", ""), table, batch, connect);
         }
-        if (url.startsWith("jdbc:postgresql:")) {
-            return new ConnectorSettings.Postgres(url, env.getOrDefault("PGUSER", ""), env.getOrDefault("PGPASSWORD", ""), table, batch, connect);
-        }
         try {
-            URI uri = new URI(url);
-            if (!List.of("postgres", "postgresql").contains(String.valueOf(uri.getScheme()).toLowerCase(Locale.ROOT)) || uri.getHost() == null) {
-                problem("url must be postgres://user:password@host:port/database or jdbc:postgresql://...");
-                return null;
-            }
-            String user = "";
-            String password = "";
-            if (uri.getRawUserInfo() != null) {
-                String[] parts = uri.getRawUserInfo().split(":", 2);
-                user = URLDecoder.decode(parts[0], StandardCharsets.UTF_8);
-                password = parts.length > 1 ? URLDecoder.decode(parts[1], StandardCharsets.UTF_8) : "";
-            }
-            String jdbc = "jdbc:postgresql://" + hostForUrl(uri.getHost()) + ":" + (uri.getPort() < 0 ? 5432 : uri.getPort())
-                    + (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
-                    + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
-            return new ConnectorSettings.Postgres(jdbc, user, password, table, batch, connect);
-        } catch (URISyntaxException e) {
-            problem("url is not a valid URL (" + e.getReason() + ")"); // the URL may hold a password: not repeated
+            PostgresUrls.Jdbc jdbc = PostgresUrls.jdbcUrl(url);
+            String user = jdbc.user().isEmpty() ? env.getOrDefault("PGUSER", "") : jdbc.user();
+            String password = jdbc.password().isEmpty() ? env.getOrDefault("PGPASSWORD", "") : jdbc.password();
+            return new ConnectorSettings.Postgres(jdbc.jdbcUrl(), user, password, table, batch, connect);
+        } catch (IllegalArgumentException e) {
+            problem("url: " + e.getMessage()); // never the URL itself: it may hold a password
             return null;
         }
     }

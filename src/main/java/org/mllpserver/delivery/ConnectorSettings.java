@@ -17,7 +17,10 @@ public sealed interface ConnectorSettings {
     enum HttpFormat {
         /** The raw message as the body, {@code Content-Type: x-application/hl7-v2+er7}. */
         RAW,
-        /** A JSON envelope: {@code {"id", "received_at", "msg_type", "control_id", "charset", "message"}}. */
+        /**
+         * A JSON envelope: {@code {"id", "received_at", "msg_type", "control_id", "sending_application",
+         * "sending_facility", "charset", "message"}}.
+         */
         JSON
     }
 
@@ -46,7 +49,7 @@ public sealed interface ConnectorSettings {
             implements ConnectorSettings {
         @Override
         public String toString() {
-            return "Postgres[jdbcUrl=" + jdbcUrl + ", user=" + user + ", password=" + (password.isEmpty() ? "" : "***")
+            return "Postgres[jdbcUrl=" + jdbcUrl.replaceAll("(?i)((?:ssl)?password=)[^&]*", "$1***") + ", user=" + user + ", password=" + (password.isEmpty() ? "" : "***")
                     + ", table=" + table + ", batchSize=" + batchSize + ", connectTimeout=" + connectTimeout + "]";
         }
     }

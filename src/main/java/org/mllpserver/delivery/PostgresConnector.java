@@ -148,6 +148,12 @@ public final class PostgresConnector implements Connector {
         return deliverAll(List.of(delivery)).getFirst();
     }
 
+    /** Records waiting in a backlog go in {@code settings.batchSize()} at a time. */
+    @Override
+    public int maxBatch() {
+        return settings.batchSize();
+    }
+
     /**
      * Inserts the first {@code settings.batchSize()} records of {@code batch} in one transaction;
      * see the class comment for the outcomes when that fails.

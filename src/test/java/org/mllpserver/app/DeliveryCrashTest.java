@@ -15,6 +15,10 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -34,10 +38,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * SIGKILL in the middle of delivery: a child server forwards to an MLLP peer in this JVM, and the
- * peer kills the child on a seeded arrival, mid-delivery, 10 times. After the last restart every
- * acknowledged message has reached the peer, and the first arrivals are in journal order (a
- * record may arrive again after a crash: at least once).
+ * SIGKILL in the middle of delivery: a child server forwards to an MLLP peer in this JVM and to
+ * the real PostgreSQL, and the peer kills the child on a seeded arrival, mid-delivery, 10 times.
+ * After the last restart every acknowledged message has reached the peer, the first arrivals are
+ * in journal order (a record may arrive again after a crash: at least once), and the table holds
+ * each record exactly once (the record id is its primary key).
  */
 class DeliveryCrashTest {
 
@@ -56,13 +61,17 @@ class DeliveryCrashTest {
         AtomicInteger killAt = new AtomicInteger(Integer.MAX_VALUE);
         AtomicInteger arrivals = new AtomicInteger();
         Set<String> acknowledged = ConcurrentHashMap.newKeySet();
+        String table = "hl7_crash_" + Long.toHexString(seed & 0xffffffffL);
         try (MllpPeer peer = MllpPeer.start((id, n) -> {
             if (arrivals.incrementAndGet() == killAt.get()) running.get().process.destroyForcibly(); // SIGKILL mid-delivery
             return "AA";
         })) {
-            Map<String, String> env = Map.of("DATA_DIR", data.toString(), "LISTEN_ADDR", "127.0.0.1:0",
-                    "CONNECTOR_PEER_TYPE", "mllp", "CONNECTOR_PEER_URL", "mllp://127.0.0.1:" + peer.port(),
-                    "RETRY_INITIAL", "10ms", "RETRY_MAX_DELAY", "50ms", "RETRY_MAX_ATTEMPTS", "100000");
+            Map<String, String> env = Map.ofEntries(Map.entry("DATA_DIR", data.toString()), Map.entry("LISTEN_ADDR", "127.0.0.1:0"),
+                    Map.entry("CONNECTOR_PEER_TYPE", "mllp"), Map.entry("CONNECTOR_PEER_URL", "mllp://127.0.0.1:" + peer.port()),
+                    Map.entry("CONNECTOR_ARCHIVE_TYPE", "postgres"),
+                    Map.entry("CONNECTOR_ARCHIVE_URL", "postgres://postgres@127.0.0.1:5432/test"),
+                    Map.entry("CONNECTOR_ARCHIVE_TABLE", table), Map.entry("CONNECTOR_ARCHIVE_BATCH_SIZE", "7"),
+                    Map.entry("RETRY_INITIAL", "10ms"), Map.entry("RETRY_MAX_DELAY", "50ms"), Map.entry("RETRY_MAX_ATTEMPTS", "100000"));
             for (int cycle = 0; cycle < CYCLES; cycle++) {
                 try (ServerProcessTest.Child child = ServerProcessTest.Child.start(env)) {
                     running.set(child);
@@ -83,9 +92,33 @@ class DeliveryCrashTest {
                 assertEquals(order, firstArrivals, "seed " + seed + ": first arrivals in journal order");
                 System.out.println("DeliveryCrashTest: " + order.size() + " records, " + peer.received().size()
                         + " deliveries (repeats after kills: " + (peer.received().size() - order.size()) + ")");
+                assertEquals(order.stream().sorted().toList(), awaitRows(table, order.size()), "seed " + seed + ": each record once in the table");
             }
         } finally {
             TestServer.deleteRecursively(data);
+            try (Connection db = DriverManager.getConnection(DB, "postgres", ""); Statement s = db.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS " + table);
+            }
+        }
+    }
+
+    private static final String DB = "jdbc:postgresql://127.0.0.1:5432/test";
+
+    /** The table's control ids, sorted, once it holds {@code n} rows (bounded poll: delivery is asynchronous). */
+    private static List<String> awaitRows(String table, int n) throws Exception {
+        try (Connection db = DriverManager.getConnection(DB, "postgres", "")) {
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 3000; i++) {
+                ids.clear();
+                try (Statement s = db.createStatement(); ResultSet rows = s.executeQuery("SELECT control_id FROM " + table + " ORDER BY control_id")) {
+                    while (rows.next()) ids.add(rows.getString(1));
+                } catch (java.sql.SQLException notCreatedYet) {
+                    // the connector creates the table on its first delivery
+                }
+                if (ids.size() >= n) break;
+                Thread.sleep(10);
+            }
+            return ids;
         }
     }
 
