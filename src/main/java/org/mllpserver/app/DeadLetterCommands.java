@@ -115,11 +115,12 @@ final class DeadLetterCommands implements ControlServer.Handler {
             out.println("the server is not running: no delivery status");
             return Main.EXIT_FAILURE;
         }
-        out.printf("%-16s  %10s  %10s  %8s  %20s  %s%n", "CONNECTOR", "DELIVERED", "FAILED", "DEAD", "CURSOR", "LAST ERROR");
+        out.printf("%-16s  %10s  %10s  %8s  %20s  %14s  %s%n", "CONNECTOR", "DELIVERED", "FAILED", "DEAD", "CURSOR", "BACKLOG",
+                "LAST ERROR");
         for (Map.Entry<String, DispatcherStats> e : delivery.stats().entrySet()) {
             DispatcherStats s = e.getValue();
-            out.printf("%-16s  %10d  %10d  %8d  %20d  %s%n", e.getKey(), s.delivered(), s.failedAttempts(), s.deadLetters(),
-                    s.cursor(), s.lastError());
+            out.printf("%-16s  %10d  %10d  %8d  %20d  %14s  %s%n", e.getKey(), s.delivered(), s.failedAttempts(), s.deadLetters(),
+                    s.cursor(), delivery.backlogBytes(e.getKey()) + " B", s.lastError());
         }
         return Main.EXIT_OK;
     }

@@ -35,10 +35,12 @@ public final class DeliveryService implements AutoCloseable {
     private record Running(Dispatcher dispatcher, Thread thread, DispatcherStats stats) {}
 
     private final CursorStore cursors;
+    private final Journal journal;
     private final Map<String, Running> running = new LinkedHashMap<>();
 
-    private DeliveryService(CursorStore cursors) {
+    private DeliveryService(CursorStore cursors, Journal journal) {
         this.cursors = cursors;
+        this.journal = journal;
     }
 
     /**
@@ -48,7 +50,7 @@ public final class DeliveryService implements AutoCloseable {
      */
     public static DeliveryService start(List<Route> routes, ConnectorFactory factory, Journal journal, Path cursorDirectory,
                                         DeadLetterQueue deadLetters) throws IOException {
-        DeliveryService service = new DeliveryService(new CursorStore(cursorDirectory));
+        DeliveryService service = new DeliveryService(new CursorStore(cursorDirectory), journal);
         long end = journal.end();
         Map<String, Long> starts = new LinkedHashMap<>();
         for (Route route : routes) {
@@ -89,6 +91,12 @@ public final class DeliveryService implements AutoCloseable {
     /** The lowest saved cursor: the journal keeps every segment from there on. MAX_VALUE without connectors. */
     public long lowestCursor() {
         return running.values().stream().mapToLong(r -> r.stats().savedCursor()).min().orElse(Long.MAX_VALUE);
+    }
+
+    /** Journal bytes between a connector's cursor and the journal's end: 0 when it has caught up. */
+    public long backlogBytes(String connector) {
+        Running r = running.get(connector);
+        return r == null ? 0 : Math.max(0, journal.end() - r.stats().caughtUpTo());
     }
 
     public Map<String, DispatcherStats> stats() {

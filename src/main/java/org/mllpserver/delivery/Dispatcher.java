@@ -96,6 +96,7 @@ final class Dispatcher implements Runnable {
                 long end = journal.end();
                 List<JournalReader.Entry> entries = tail.read(end, READ_BATCH);
                 if (entries.isEmpty()) {
+                    stats.caughtUpTo.set(end);
                     saveCursor(false);
                     journal.awaitEndBeyond(end, IDLE_WAIT_NANOS);
                     continue;

@@ -10,6 +10,7 @@ public final class DispatcherStats {
     final AtomicLong deadLetters = new AtomicLong();
     final AtomicLong cursor = new AtomicLong();
     final AtomicLong savedCursor = new AtomicLong();
+    final AtomicLong caughtUpTo = new AtomicLong();
     final AtomicReference<String> lastError = new AtomicReference<>("");
 
     public long delivered() {
@@ -33,6 +34,11 @@ public final class DispatcherStats {
     /** The cursor on disk: where delivery resumes after a crash, and what retention must keep. */
     public long savedCursor() {
         return savedCursor.get();
+    }
+
+    /** The journal end up to which everything was handled, last time the dispatcher found nothing new. */
+    public long caughtUpTo() {
+        return caughtUpTo.get();
     }
 
     public String lastError() {

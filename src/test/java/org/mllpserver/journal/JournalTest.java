@@ -176,6 +176,49 @@ class JournalTest {
     }
 
     @Test
+    void aSegmentACursorHasNotPassedIsKeptHoweverOld() throws IOException {
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-01T00:00:00Z"));
+        Journal.Settings settings = new Journal.Settings(dir, 64 * 1024, Duration.ofDays(7));
+        try (Journal journal = Journal.open(settings, clock, ChannelFactory.DEFAULT, RecordVisitor.NONE)) {
+            List<Long> positions = new java.util.ArrayList<>();
+            for (int i = 0; i < 300; i++) positions.add(journal.append(RecordType.MESSAGE, new byte[1024]));
+            int segments = Recovery.segmentFiles(dir).size();
+            assertTrue(segments >= 4, segments + " segments");
+            clock.advance(Duration.ofDays(30));
+            long cursor = positions.get(100) + 1; // a connector has delivered up to record 100
+            int deleted = journal.deleteExpired(cursor);
+            assertTrue(deleted >= 1, "segments wholly before the cursor go");
+            for (Path file : Recovery.segmentFiles(dir)) {
+                assertTrue(SegmentFile.baseOf(file).orElseThrow() + java.nio.file.Files.size(file) > cursor
+                        || file.equals(Recovery.segmentFiles(dir).getLast()), "kept only from the cursor's segment on: " + file);
+            }
+            long firstKept = SegmentFile.baseOf(Recovery.segmentFiles(dir).getFirst()).orElseThrow();
+            assertTrue(firstKept <= positions.get(100), "the cursor's own segment is kept");
+            assertEquals(0, journal.deleteExpired(firstKept), "a cursor at a segment's start keeps it");
+            List<Long> readable = new java.util.ArrayList<>();
+            JournalReader.read(dir, cursor, e -> readable.add(e.position()));
+            assertEquals(positions.subList(101, 300), readable, "everything from the cursor on is still there");
+        }
+    }
+
+    @Test
+    void deadLetterBodiesRoundTrip() {
+        RecordIds ids = new RecordIds(Clock.systemUTC(), new Random(7));
+        StoredMessage message = new StoredMessage(ids.next(), Instant.parse("2026-11-22T10:15:30.123Z"), "/10.0.0.1:5000", "",
+                "LAB", "HOSP", "ORU^R01", "MSG-9", "UTF-8", List.of("ehr"), "MSH|x".getBytes(StandardCharsets.UTF_8));
+        DeadLetter dead = new DeadLetter(ids.next(), Instant.parse("2026-11-23T01:02:03.004Z"), "ehr", 10, "HTTP 503 from ehr.example.com",
+                4242, message);
+        DeadLetter back = DeadLetter.decode(dead.encode());
+        assertEquals(dead.id(), back.id());
+        assertEquals(dead.at(), back.at());
+        assertEquals(List.of("ehr", "10", "HTTP 503 from ehr.example.com", "4242"),
+                List.of(back.connector(), String.valueOf(back.attempts()), back.lastError(), String.valueOf(back.recordPosition())));
+        assertEquals(message, back.message());
+        DeadLetterResolution resolution = new DeadLetterResolution(dead.id(), Instant.parse("2026-11-24T00:00:00Z"), "purged");
+        assertEquals(resolution, DeadLetterResolution.decode(resolution.encode()));
+    }
+
+    @Test
     void messageAndRefusedFrameBodiesRoundTrip() {
         RecordIds ids = new RecordIds(Clock.systemUTC(), new Random(5));
         StoredMessage message = new StoredMessage(ids.next(), Instant.parse("2026-11-22T10:15:30.123Z"), "/10.0.0.1:5000", "CN=lab",
