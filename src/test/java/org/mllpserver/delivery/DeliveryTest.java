@@ -68,6 +68,20 @@ class DeliveryTest {
     }
 
     @Test
+    void aDeadDownstreamHoldsUpOnlyItsOwnConnector() throws Exception {
+        try (MllpPeer silent = MllpPeer.start((id, arrival) -> null);
+             MllpPeer healthy = MllpPeer.start((id, arrival) -> "AA");
+             TestServer server = TestServer.start(env(silent.port(), "CONNECTOR_PEER_ACK_TIMEOUT", "60s",
+                     "CONNECTOR_OTHER_TYPE", "mllp", "CONNECTOR_OTHER_URL", "mllp://127.0.0.1:" + healthy.port()))) {
+            List<String> sent = ids("H-", 50);
+            sendAll(server, sent); // every one answered AA while the silent peer holds the first record
+            assertEquals(sent, healthy.awaitReceived(50, WAIT), "the other connector got everything, in order");
+            assertEquals(List.of("H-1"), silent.awaitReceived(1, WAIT), "the stuck connector is still waiting on its first record");
+            assertEquals(0, server.server().delivery().stats().get("peer").delivered());
+        }
+    }
+
+    @Test
     void anUndeliverableRecordBecomesADeadLetterThatCanBeReplayedWhileTheServerRuns() throws Exception {
         try (MllpPeer peer = MllpPeer.start((id, arrival) -> id.startsWith("BAD") ? "AR" : "AA");
              TestServer server = TestServer.start(env(peer.port()))) {
