@@ -184,7 +184,7 @@ public final class Intake implements FrameHandler {
     private void storeBeforeAck(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt, List<String> connectors)
             throws IOException {
         MshHeader h = parsed.message().header();
-        StoredMessage message = new StoredMessage(ids.next(), receivedAt, String.valueOf(peer.remoteAddress()), "",
+        StoredMessage message = new StoredMessage(ids.next(), receivedAt, String.valueOf(peer.remoteAddress()), peer.tlsIdentity(),
                 h.field(3), h.field(4), h.field(9), h.controlId(), parsed.decoding().replyCharset().name(), connectors, raw);
         journal.append(RecordType.MESSAGE, message.encode());
     }
@@ -199,7 +199,7 @@ public final class Intake implements FrameHandler {
     /** Keeps a refused frame raw with its reason; a failure here is logged, the sender is answered anyway. */
     private void keepRefused(MessageReader.Refused refused, byte[] raw, Peer peer, Instant receivedAt) {
         String controlId = refused.header().map(MshHeader::controlId).orElse("");
-        RefusedFrame frame = new RefusedFrame(ids.next(), receivedAt, String.valueOf(peer.remoteAddress()), "", controlId,
+        RefusedFrame frame = new RefusedFrame(ids.next(), receivedAt, String.valueOf(peer.remoteAddress()), peer.tlsIdentity(), controlId,
                 refused.problems().getFirst().toString(), raw);
         try {
             journal.append(RecordType.REFUSED_FRAME, frame.encode());

@@ -12,6 +12,7 @@ public final class ListenerStats {
     final AtomicLong idleTimeouts = new AtomicLong();
     final AtomicLong frameTimeouts = new AtomicLong();
     final AtomicLong oversizeFrames = new AtomicLong();
+    final AtomicLong handshakeFailures = new AtomicLong();
 
     public long accepted() { return accepted.get(); }
     public long refusedOverLimit() { return refusedOverLimit.get(); }
@@ -21,4 +22,6 @@ public final class ListenerStats {
     public long idleTimeouts() { return idleTimeouts.get(); }
     public long frameTimeouts() { return frameTimeouts.get(); }
     public long oversizeFrames() { return oversizeFrames.get(); }
+    /** TLS handshakes that failed, timed out or presented a client the server does not allow. */
+    public long handshakeFailures() { return handshakeFailures.get(); }
 }

@@ -44,6 +44,17 @@ public final class MllpClient implements AutoCloseable {
         }
     }
 
+    /** Uses a socket that is connected already (for example a TLS socket after its handshake). */
+    public static MllpClient over(Socket connected, Duration replyTimeout, int maxReplyBytes) throws IOException {
+        try {
+            connected.setTcpNoDelay(true);
+            return new MllpClient(connected, replyTimeout, maxReplyBytes);
+        } catch (IOException | RuntimeException e) {
+            connected.close();
+            throw e;
+        }
+    }
+
     /** Sends one frame without waiting for anything. */
     public void send(byte[] payload) throws IOException {
         out.write(FrameReader.frame(payload));

@@ -65,6 +65,7 @@ public final class MllpListener {
     private final ListenerStats stats;
     private final LongSupplier connectionIds;
     private final LongSupplier nanoClock;
+    private final SocketUpgrade upgrade;
     private final Semaphore permits;
     private final Map<Long, Connection> connections = new ConcurrentHashMap<>();
     private final Object connectionsChanged = new Object();
@@ -73,11 +74,18 @@ public final class MllpListener {
     private Thread acceptThread;
 
     /**
-     * @param serverSocket   bound already (plain, or TLS in a later issue); this listener owns it
+     * @param serverSocket   bound already; this listener owns it
      * @param connectionIds  shared by every listener of the server, so ids are unique in the logs
      */
     public MllpListener(String name, ServerSocket serverSocket, Limits limits, FrameHandler handler,
                         ListenerStats stats, LongSupplier connectionIds, LongSupplier nanoClock) {
+        this(name, serverSocket, limits, handler, stats, connectionIds, nanoClock, SocketUpgrade.PLAIN);
+    }
+
+    /** As above, with each accepted socket upgraded (TLS) on its connection's thread before frames are read. */
+    public MllpListener(String name, ServerSocket serverSocket, Limits limits, FrameHandler handler,
+                        ListenerStats stats, LongSupplier connectionIds, LongSupplier nanoClock, SocketUpgrade upgrade) {
+        this.upgrade = upgrade;
         this.name = name;
         this.serverSocket = serverSocket;
         this.limits = limits;
@@ -219,8 +227,9 @@ public final class MllpListener {
         private static final int CLOSING = 2;
 
         private final long id;
-        private final Socket socket;
-        private final Peer peer;
+        /** The accepted socket until the upgrade, then the upgraded one (an SSLSocket over it). */
+        private volatile Socket socket;
+        private volatile Peer peer;
         private final long openedNanos;
         private final AtomicInteger state = new AtomicInteger(BUSY);
         private volatile FrameReader reader;
@@ -241,6 +250,10 @@ public final class MllpListener {
                 LOG.log(INFO, "{0} opened on {1} listener", peer, name);
                 socket.setTcpNoDelay(true); // ACKs are small and a sender waits for each one
                 socket.setKeepAlive(true);
+                if (!upgrade()) {
+                    reason = closedBecause;
+                    return;
+                }
                 reason = serve();
             } catch (IOException e) {
                 reason = closedBecause != null ? closedBecause : "I/O error: " + e.getMessage();
@@ -251,6 +264,22 @@ public final class MllpListener {
             } finally {
                 release();
                 logClose(reason);
+            }
+        }
+
+        /** Runs the listener's upgrade (a TLS handshake); false, with the reason, when the connection must close. */
+        private boolean upgrade() {
+            if (upgrade == SocketUpgrade.PLAIN) return true;
+            try {
+                SocketUpgrade.Upgraded upgraded = upgrade.upgrade(socket);
+                socket = upgraded.socket();
+                peer = new Peer(id, peer.remoteAddress(), upgraded.identity());
+                if (!upgraded.identity().isEmpty()) LOG.log(INFO, "{0}: client certificate {1}", peer, upgraded.identity());
+                return true;
+            } catch (IOException | RuntimeException e) {
+                stats.handshakeFailures.incrementAndGet();
+                closedBecause = closedBecause != null ? closedBecause : "TLS handshake failed: " + e.getMessage();
+                return false;
             }
         }
 
