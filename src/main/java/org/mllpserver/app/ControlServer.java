@@ -18,8 +18,8 @@ import static java.lang.System.Logger.Level.INFO;
 import static java.lang.System.Logger.Level.WARNING;
 
 /**
- * The running server's control socket: a Unix domain socket, {@code DATA_DIR/control.sock}, only
- * its owner may use (mode 0600). {@code ./run.sh dlq ...} sends its arguments here, so dead
+ * The running server's control socket: a Unix domain socket, {@code DATA_DIR/control/control.sock},
+ * only its owner may use (directory 0700, socket 0600). {@code ./run.sh dlq ...} sends its arguments here, so dead
  * letters can be listed, shown, replayed and purged while the server runs.
  *
  * <p>Protocol: the client sends one line, the arguments separated by tabs; the server answers
@@ -47,18 +47,38 @@ final class ControlServer implements AutoCloseable {
         this.acceptor = Thread.ofVirtual().name("control-accept").start(() -> acceptLoop(handler));
     }
 
-    static ControlServer start(Path path, Handler handler) throws IOException {
-        Files.deleteIfExists(path); // one server per DATA_DIR (the journal lock): a socket file here is a dead one's
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    /** Where the control socket of the server using {@code dataDir} is. */
+    static Path socketPath(Path dataDir) {
+        return dataDir.resolve("control").resolve(SOCKET_FILE);
+    }
+
+    /**
+     * Opens the socket in {@code DATA_DIR/control}, a directory only the server's user may enter
+     * (0700, made before the socket exists, so there is no moment it is open to others). Empty
+     * when it cannot be opened (e.g. a DATA_DIR path too long for a Unix socket): the server runs
+     * without it, and {@code dlq} works when the server is stopped.
+     */
+    static java.util.Optional<ControlServer> start(Path dataDir, Handler handler) {
+        Path directory = dataDir.resolve("control");
+        Path path = directory.resolve(SOCKET_FILE);
         try {
-            server.bind(UnixDomainSocketAddress.of(path));
-            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-        } catch (IOException | UnsupportedOperationException e) {
-            server.close();
-            throw new IOException("cannot open the control socket " + path + ": " + e.getMessage(), e);
+            Files.createDirectories(directory);
+            Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
+            Files.deleteIfExists(path); // one server per DATA_DIR (the journal lock): a socket file here is a dead one's
+            ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                server.bind(UnixDomainSocketAddress.of(path));
+                Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+            } catch (IOException | RuntimeException e) {
+                server.close();
+                throw e;
+            }
+            LOG.log(INFO, "control socket {0} (./run.sh dlq ...)", path);
+            return java.util.Optional.of(new ControlServer(path, server, handler));
+        } catch (IOException | RuntimeException e) {
+            LOG.log(WARNING, "no control socket at {0} ({1}): ./run.sh dlq works only while the server is stopped", path, e.toString());
+            return java.util.Optional.empty();
         }
-        LOG.log(INFO, "control socket {0} (./run.sh dlq ...)", path);
-        return new ControlServer(path, server, handler);
     }
 
     private void acceptLoop(Handler handler) {

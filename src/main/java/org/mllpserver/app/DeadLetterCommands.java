@@ -24,7 +24,7 @@ final class DeadLetterCommands implements ControlServer.Handler {
     static final String USAGE = """
             usage: ./run.sh dlq list
                    ./run.sh dlq show ID [--raw]
-                   ./run.sh dlq replay ID|--all [--to CONNECTOR]
+                   ./run.sh dlq replay ID|--all [--to CONNECTOR | --to-addressed]
                    ./run.sh dlq purge ID|--all
                    ./run.sh dlq status""";
 
@@ -46,7 +46,7 @@ final class DeadLetterCommands implements ControlServer.Handler {
             return switch (args[1]) {
                 case "list" -> list(out);
                 case "show" -> args.length >= 3 ? show(args[2], args.length > 3 && args[3].equals("--raw"), out) : usage(out);
-                case "replay" -> args.length >= 3 ? replay(args[2], args.length == 5 && args[3].equals("--to") ? Optional.of(args[4]) : Optional.empty(), out) : usage(out);
+                case "replay" -> replay(args, out);
                 case "purge" -> args.length == 3 ? purge(args[2], out) : usage(out);
                 case "status" -> status(out);
                 default -> usage(out);
@@ -93,10 +93,17 @@ final class DeadLetterCommands implements ControlServer.Handler {
         return Main.EXIT_OK;
     }
 
-    private int replay(String id, Optional<String> to, PrintStream out) throws IOException {
-        List<DeadLetterQueue.Entry> targets = id.equals("--all") ? queue.list() : List.of(entry(id));
+    /** replay ID|--all [--to CONNECTOR | --to-addressed]: by default to the connector that gave up on it. */
+    private int replay(String[] args, PrintStream out) throws IOException {
+        if (args.length < 3) return usage(out);
+        Optional<String> to = Optional.empty();
+        boolean toAddressed = false;
+        if (args.length == 5 && args[3].equals("--to")) to = Optional.of(args[4]);
+        else if (args.length == 4 && args[3].equals("--to-addressed")) toAddressed = true;
+        else if (args.length != 3) return usage(out);
+        List<DeadLetterQueue.Entry> targets = args[2].equals("--all") ? queue.list() : List.of(entry(args[2]));
         for (DeadLetterQueue.Entry e : targets) {
-            List<String> went = queue.replay(e.deadLetter().id(), to);
+            List<String> went = queue.replay(e.deadLetter().id(), to, toAddressed);
             out.println("replayed " + e.deadLetter().id() + " (record " + e.deadLetter().message().id() + ") to " + String.join(", ", went));
         }
         out.println(targets.size() + " dead letter(s) replayed; they are delivered after the records already in the journal");
@@ -115,12 +122,12 @@ final class DeadLetterCommands implements ControlServer.Handler {
             out.println("the server is not running: no delivery status");
             return Main.EXIT_FAILURE;
         }
-        out.printf("%-16s  %10s  %10s  %8s  %20s  %14s  %s%n", "CONNECTOR", "DELIVERED", "FAILED", "DEAD", "CURSOR", "BACKLOG",
-                "LAST ERROR");
+        out.printf("%-16s  %10s  %10s  %8s  %20s  %14s  %-8s  %s%n", "CONNECTOR", "DELIVERED", "FAILED", "DEAD", "CURSOR", "BACKLOG",
+                "STATE", "LAST ERROR");
         for (Map.Entry<String, DispatcherStats> e : delivery.stats().entrySet()) {
             DispatcherStats s = e.getValue();
-            out.printf("%-16s  %10d  %10d  %8d  %20d  %14s  %s%n", e.getKey(), s.delivered(), s.failedAttempts(), s.deadLetters(),
-                    s.cursor(), delivery.backlogBytes(e.getKey()) + " B", s.lastError());
+            out.printf("%-16s  %10d  %10d  %8d  %20d  %14s  %-8s  %s%n", e.getKey(), s.delivered(), s.failedAttempts(), s.deadLetters(),
+                    s.cursor(), delivery.backlogBytes(e.getKey()) + " B", s.state(), s.lastError());
         }
         return Main.EXIT_OK;
     }

@@ -49,7 +49,7 @@ final class DlqCommand {
         String[] request = new String[args.length + 1];
         request[0] = "dlq";
         System.arraycopy(args, 0, request, 1, args.length);
-        Path socket = dataDir.resolve(ControlServer.SOCKET_FILE);
+        Path socket = ControlServer.socketPath(dataDir);
         if (Files.exists(socket)) {
             try {
                 return remote(socket, request, out);

@@ -6,6 +6,7 @@ import org.mllpserver.journal.JournalReader;
 import org.mllpserver.journal.DeadLetter;
 import org.mllpserver.journal.DeadLetterResolution;
 import org.mllpserver.journal.RecordType;
+import org.mllpserver.journal.Replay;
 import org.mllpserver.journal.RefusedFrame;
 import org.mllpserver.journal.StoredMessage;
 
@@ -84,6 +85,13 @@ final class JournalCommand {
                     out.printf("%020d  %s  %-24s  %-7s  %-20s  %-16s  %8s  %s%n", entry.position(), d.id(), d.at(), "dead",
                             d.message().controlId(), d.message().messageType(), size(d.message().raw().length),
                             d.connector() + " after " + d.attempts() + " attempt(s): " + d.lastError());
+                }
+                case REPLAY -> {
+                    Replay r = Replay.decode(entry.body());
+                    if (r.at().isBefore(since)) return;
+                    out.printf("%020d  %s  %-24s  %-7s  %-20s  %-16s  %8s  %s%n", entry.position(), r.message().id(), r.at(), "replay",
+                            r.message().controlId(), r.message().messageType(), size(r.message().raw().length),
+                            String.join(",", r.message().connectors()) + " (dead letter " + r.deadLetterId() + ")");
                 }
                 case DEAD_LETTER_RESOLVED -> {
                     DeadLetterResolution r = DeadLetterResolution.decode(entry.body());

@@ -64,11 +64,11 @@ public final class Server {
     private final IntakeStats intakeStats;
     private final DeliveryService delivery;
     private final DeadLetterQueue deadLetters;
-    private final ControlServer control;
+    private final java.util.Optional<ControlServer> control;
 
     private Server(ServerConfig config, MllpListener listener, Journal journal, DuplicateIndex duplicates,
                    ScheduledExecutorService housekeeping, IntakeStats intakeStats, DeliveryService delivery,
-                   DeadLetterQueue deadLetters, ControlServer control) {
+                   DeadLetterQueue deadLetters, java.util.Optional<ControlServer> control) {
         this.config = config;
         this.listener = listener;
         this.journal = journal;
@@ -130,21 +130,25 @@ public final class Server {
         DeliveryService delivery = DeliveryService.start(
                 connectors.stream().map(c -> new DeliveryService.Route(c.name(), c.settings(), c.retry())).toList(),
                 Connectors::create, journal, dataDir.resolve("cursors"), deadLetters);
-        ControlServer control;
         try {
-            control = ControlServer.start(dataDir.resolve(ControlServer.SOCKET_FILE), new DeadLetterCommands(deadLetters, delivery));
+            return start(config, journal, duplicates, intake, intakeStats, delivery, deadLetters, dataDir);
         } catch (IOException | RuntimeException e) {
-            stopQuietly(delivery);
+            stopQuietly(delivery); // dispatchers must not outlive a failed start (the journal is closed next)
             throw e;
         }
+    }
+
+    private static Server start(ServerConfig config, Journal journal, DuplicateIndex duplicates, Intake intake,
+                                IntakeStats intakeStats, DeliveryService delivery, DeadLetterQueue deadLetters, Path dataDir)
+            throws IOException {
+        java.util.Optional<ControlServer> control = ControlServer.start(dataDir, new DeadLetterCommands(deadLetters, delivery));
         ServerSocket socket = new ServerSocket();
         try {
             socket.setReuseAddress(true);
             socket.bind(config.listenAddress().toSocketAddress(), ACCEPT_BACKLOG);
         } catch (IOException e) {
             socket.close();
-            stopQuietly(delivery);
-            control.close();
+            control.ifPresent(ControlServer::close);
             throw new IOException("cannot listen on LISTEN_ADDR=" + config.listenAddress() + ": " + e.getMessage(), e);
         }
         AtomicLong connectionIds = new AtomicLong();
@@ -230,7 +234,7 @@ public final class Server {
                 String.valueOf(listener.stats().open()), String.valueOf(timeout.toMillis()));
         int forced = listener.drain(timeout);
         housekeeping.shutdownNow();
-        control.close();
+        control.ifPresent(ControlServer::close);
         delivery.stop(timeout); // each dispatcher saves its cursor; one stuck in a delivery resumes from its last saved one
         try {
             journal.close();

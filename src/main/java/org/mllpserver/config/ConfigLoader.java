@@ -91,7 +91,8 @@ public final class ConfigLoader {
         LogSettings logging = new LogSettings(read(Variable.LOG_LEVEL, ConfigLoader::level), intake.logPayloads());
         RuleSet.Limits ruleLimits = new RuleSet.Limits(
                 integer(Variable.MAX_RULE_COST, 1, MAX_RULE_COST),
-                integer(Variable.MAX_RULE_STEPS, 1, MAX_RULE_STEPS));
+                integer(Variable.MAX_RULE_STEPS, 1, MAX_RULE_STEPS),
+                duration(Variable.MAX_RULE_TIME, Duration.ofMillis(1), Duration.ofMinutes(1)));
         // Compiled even when other settings are bad, so that one run lists every problem.
         RetryPolicy retry = retryDefaults();
         Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), ruleLimits, retry);

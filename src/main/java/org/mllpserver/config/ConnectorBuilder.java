@@ -123,7 +123,8 @@ final class ConnectorBuilder {
     }
 
     private URI url(java.util.Set<String> schemes, String example) {
-        String url = expand(keys.getOrDefault("url", ""), "url");
+        String written = keys.getOrDefault("url", ""); // quoted in problems: the value with ${VAR} replaced may hold a secret
+        String url = expand(written, "url");
         if (url.isEmpty()) {
             problem("needs a url, e.g. " + example);
             return null;
@@ -131,27 +132,32 @@ final class ConnectorBuilder {
         try {
             URI uri = new URI(url);
             if (uri.getScheme() == null || !schemes.contains(uri.getScheme().toLowerCase(Locale.ROOT)) || uri.getHost() == null) {
-                problem("url \"" + url + "\" must be " + String.join(" or ", schemes.stream().sorted().toList()) + " with a host, e.g. " + example);
+                problem("url \"" + written + "\" must be " + String.join(" or ", schemes.stream().sorted().toList()) + " with a host, e.g. " + example);
                 return null;
             }
             return uri;
         } catch (URISyntaxException e) {
-            problem("url \"" + url + "\" is not a valid URL (" + e.getReason() + ")");
+            problem("url \"" + written + "\" is not a valid URL (" + e.getReason() + ")");
             return null;
         }
     }
 
-    /** "Name: value; Name2: value2", values with ${VAR} taken from the environment. */
+    /** "Name: value" lines (or "Name: value; Name2: value2"), values with ${VAR} taken from the environment. */
     private Map<String, String> headers() {
         Map<String, String> headers = new LinkedHashMap<>();
         String text = keys.getOrDefault("headers", "");
         if (text.isBlank()) return headers;
-        for (String line : text.split(";")) {
+        // One header per line; in an environment variable, where lines are awkward, ; separates them too.
+        for (String line : text.contains("\n") ? text.split("\n") : text.split(";")) {
             if (line.isBlank()) continue;
             int colon = line.indexOf(':');
             String header = colon < 0 ? line.strip() : line.substring(0, colon).strip();
-            if (colon < 0 || !HEADER_NAME.matcher(header).matches()) {
-                problem("headers: \"" + header + "\" is not a header written \"Name: value\" (separate headers with ;)");
+            if (colon < 0) {
+                problem("headers: a header without ':' (write \"Name: value\"; the text is not repeated, it may be a secret)");
+                continue;
+            }
+            if (!HEADER_NAME.matcher(header).matches()) {
+                problem("headers: \"" + header + "\" is not a header name");
                 continue;
             }
             if (List.of("content-type", "idempotency-key", "content-length", "host").contains(header.toLowerCase(Locale.ROOT))) {

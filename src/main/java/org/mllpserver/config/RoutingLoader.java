@@ -40,9 +40,11 @@ import java.util.regex.Pattern;
  * </pre>
  *
  * A name in the environment is the YAML name in upper case with {@code -} written as {@code _}
- * ({@code lab-archive} is {@code LAB_ARCHIVE}). When both name the same connector or rule, the
- * environment wins, key by key: an operator can change one filter of a mounted file without
- * editing it. Every problem (unknown keys, duplicates, missing settings, expressions that do not
+ * ({@code lab-archive} is {@code LAB_ARCHIVE}); every name is used in its canonical form, lower
+ * case with {@code -}, so records, cursor files and logs name a connector the same way whichever
+ * way it was configured. When both name the same connector or rule, the environment wins, key by
+ * key: an operator can change one filter of a mounted file without editing it. A blank variable
+ * counts as unset. Every problem (unknown keys, duplicates, missing settings, expressions that do not
  * compile) is collected, never only the first.
  */
 final class RoutingLoader {
@@ -73,11 +75,12 @@ final class RoutingLoader {
         readEnvironment(env);
         List<Routing.Connector> built = new ArrayList<>();
         for (Map.Entry<String, Map<String, String>> entry : connectors.entrySet()) {
-            Routing.Connector connector = connector(connectorNames.get(entry.getKey()), entry.getValue(), env, retryDefaults);
+            // The canonical name (lower case, - for _) is the connector's identity: records, cursor files, logs.
+            Routing.Connector connector = connector(entry.getKey(), entry.getValue(), env, retryDefaults);
             if (connector != null) built.add(connector);
         }
         List<RuleSet.Named> ruleList = new ArrayList<>();
-        rules.forEach((key, expression) -> ruleList.add(new RuleSet.Named(ruleNames.get(key), expression)));
+        rules.forEach((key, expression) -> ruleList.add(new RuleSet.Named(key, expression)));
         if (built.isEmpty() && ruleList.isEmpty()) return Routing.none();
         List<RuleSet.Named> filters = built.stream().map(c -> new RuleSet.Named(c.name(), c.filter())).toList();
         try {
@@ -97,6 +100,7 @@ final class RoutingLoader {
     private void readEnvironment(Map<String, String> env) {
         Map<String, String> sorted = new TreeMap<>(env);
         sorted.forEach((variable, value) -> {
+            if (value.isBlank()) return; // blank means unset, as for every variable: it does not clear a YAML value
             if (variable.startsWith(RULE_PREFIX)) {
                 String name = key(variable.substring(RULE_PREFIX.length()));
                 if (!validName(name, variable)) return;
@@ -238,7 +242,7 @@ final class RoutingLoader {
 
     // --- checking one connector --------------------------------------------------------------------
 
-    /** A YAML mapping of header names to values, as "Name: value" lines (the environment's form, with ; between). */
+    /** A YAML mapping of header names to values, as "Name: value" lines (so a value may hold a ;). */
     private String headerLines(MappingNode headers, String where, String connector) {
         List<String> lines = new ArrayList<>();
         for (NodeTuple tuple : headers.getValue()) {
@@ -246,7 +250,7 @@ final class RoutingLoader {
             String value = scalar(tuple.getValueNode(), where, "connector " + connector + " header " + key);
             if (key != null && value != null) lines.add(key + ": " + value);
         }
-        return String.join(";", lines);
+        return String.join("\n", lines);
     }
 
     private Routing.Connector connector(String name, Map<String, String> settings, Map<String, String> env, RetryPolicy defaults) {

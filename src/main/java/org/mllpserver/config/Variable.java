@@ -18,6 +18,7 @@ public enum Variable {
     CONFIG_FILE("", "an optional YAML file with `connectors` and `validation.rules` (see Rules and connectors); empty = none"),
     MAX_RULE_COST("1000", "the highest static cost estimate a rule or filter may have; over it, the server does not start"),
     MAX_RULE_STEPS("100000", "evaluation steps one rule or filter may take on one message; over it, the message gets AE"),
+    MAX_RULE_TIME("250ms", "time one rule or filter may take on one message; over it, the message gets AE"),
     RETRY_INITIAL("1s", "a connector's first retry waits about this long; each next one twice as long (with jitter)"),
     RETRY_MAX_DELAY("5m", "the longest wait between two attempts to deliver a record"),
     RETRY_MAX_ATTEMPTS("10", "attempts per record before it becomes a dead letter (each connector may override these three)"),

@@ -52,6 +52,20 @@ public final class CursorStore {
         return Optional.of(Long.parseLong(parts[1]));
     }
 
+    /** Every connector with a cursor file, by name, with its cursor (damaged files throw). */
+    public java.util.Map<String, Long> all() throws IOException {
+        java.util.Map<String, Long> found = new java.util.TreeMap<>();
+        try (var files = Files.list(directory)) {
+            for (Path file : files.toList()) {
+                String name = file.getFileName().toString();
+                if (!name.endsWith(".cursor") || name.startsWith(".")) continue;
+                String connector = name.substring(0, name.length() - ".cursor".length());
+                load(connector).ifPresent(position -> found.put(connector, position));
+            }
+        }
+        return found;
+    }
+
     /** Saves the cursor durably; returns only after it is on disk. */
     public void save(String connector, long position) throws IOException {
         Path file = fileOf(connector);

@@ -6,6 +6,7 @@ import org.mllpserver.journal.Journal;
 import org.mllpserver.journal.RecordIds;
 import org.mllpserver.journal.RecordType;
 import org.mllpserver.journal.RecordVisitor;
+import org.mllpserver.journal.Replay;
 import org.mllpserver.journal.StoredMessage;
 
 import java.io.IOException;
@@ -24,10 +25,10 @@ import java.util.UUID;
  * whole message) until an operator replays or purges them (DEAD_LETTER_RESOLVED). The operations
  * here are what {@code ./run.sh dlq} and, later, the admin HTTP API call, while the server runs.
  *
- * <p>Replay appends the message again, as a new MESSAGE record with the same record id (so a
- * downstream that did get it after all can drop the repeat), addressed to the chosen connectors:
+ * <p>Replay appends a REPLAY record: the message again, with the same record id (so a
+ * downstream that did get it after all can drop the repeat), addressed to the chosen connectors;
  * it is delivered after everything already in the journal, and FIFO holds for what follows.
- * Thread-safe.
+ * Thread-safe; replays and purges are serialized.
  */
 public final class DeadLetterQueue {
 
@@ -55,6 +56,8 @@ public final class DeadLetterQueue {
                 into.put(d.id(), new Entry(position, d));
             } else if (type == RecordType.DEAD_LETTER_RESOLVED) {
                 into.remove(DeadLetterResolution.decode(body).deadLetterId());
+            } else if (type == RecordType.REPLAY) {
+                into.remove(Replay.decode(body).deadLetterId());
             }
         };
     }
@@ -91,30 +94,33 @@ public final class DeadLetterQueue {
     }
 
     /**
-     * Replays a dead letter to {@code connector}, or, when empty, to every configured connector
-     * the record was addressed to. Returns the connectors it went to.
+     * Replays a dead letter: to {@code connector} when given, else to every configured connector
+     * the record was addressed to when {@code toAllAddressed}, else to the connector that gave up
+     * on it. Returns the connectors it went to. One REPLAY record does both (resolves the dead
+     * letter, carries the message), so a crash cannot leave one done without the other; replays
+     * and purges are serialized, so the same dead letter is never replayed twice.
      */
-    public List<String> replay(UUID id, Optional<String> connector) throws IOException {
+    public synchronized List<String> replay(UUID id, Optional<String> connector, boolean toAllAddressed) throws IOException {
         Entry entry = get(id).orElseThrow(() -> new IllegalArgumentException("no open dead letter " + id));
         StoredMessage original = entry.deadLetter().message();
-        List<String> targets = connector.map(List::of)
-                .orElse(original.connectors().stream().filter(connectors::contains).toList());
+        List<String> targets = connector.map(List::of).orElse(toAllAddressed
+                ? original.connectors().stream().filter(connectors::contains).toList()
+                : List.of(entry.deadLetter().connector()));
         for (String target : targets) {
-            if (!connectors.contains(target)) throw new IllegalArgumentException("no connector named " + target);
+            if (!connectors.contains(target)) throw new IllegalArgumentException("no connector named " + target + " is configured");
         }
         if (targets.isEmpty()) throw new IllegalArgumentException("none of the connectors the record was addressed to is configured now");
         StoredMessage again = new StoredMessage(original.id(), original.receivedAt(), original.peer(), original.tlsIdentity(),
                 original.sendingApplication(), original.sendingFacility(), original.messageType(), original.controlId(),
                 original.charset(), targets, original.raw());
-        // The message first: a crash between the two leaves the dead letter open (a second replay is
-        // a repeat the downstream can drop), never a resolved dead letter whose message went nowhere.
-        journal.append(RecordType.MESSAGE, again.encode());
-        resolve(id, "replayed to " + String.join(", ", targets));
+        Replay replay = new Replay(id, clock.instant(), "replayed to " + String.join(", ", targets), again);
+        journal.append(RecordType.REPLAY, replay.encode());
+        open.remove(id);
         return targets;
     }
 
     /** Purges one dead letter: it is no longer listed, its message is not delivered. */
-    public void purge(UUID id) throws IOException {
+    public synchronized void purge(UUID id) throws IOException {
         if (get(id).isEmpty()) throw new IllegalArgumentException("no open dead letter " + id);
         resolve(id, "purged");
     }

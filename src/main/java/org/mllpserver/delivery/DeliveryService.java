@@ -16,8 +16,8 @@ import static java.lang.System.Logger.Level.WARNING;
 
 /**
  * Every connector's dispatcher: created at start, each on its own virtual thread, stopped at
- * shutdown. A connector seen for the first time starts at the journal's end, and that cursor is
- * saved before the listener opens, so no record accepted from then on can be missed by a crash.
+ * shutdown. A connector without a cursor starts at the journal's beginning, and that cursor is
+ * saved before the listener opens, so no record addressed to it can be missed.
  */
 public final class DeliveryService implements AutoCloseable {
 
@@ -53,6 +53,7 @@ public final class DeliveryService implements AutoCloseable {
         DeliveryService service = new DeliveryService(new CursorStore(cursorDirectory), journal);
         long end = journal.end();
         Map<String, Long> starts = new LinkedHashMap<>();
+        service.keepForOthers(routes);
         for (Route route : routes) {
             Optional<Long> saved = service.cursors.load(route.name());
             if (saved.isPresent() && saved.get() > end) {
@@ -61,12 +62,16 @@ public final class DeliveryService implements AutoCloseable {
                         + " journal lost records. Check DATA_DIR; to deliver from the end on, delete " + cursorDirectory
                         .resolve(route.name() + ".cursor"));
             }
+            // No cursor: read the whole retained journal. Records name the connectors they were addressed
+            // to, so a new connector finds only what was accepted since it was configured (nothing is
+            // skipped, e.g. after an upgrade, or when a damaged cursor file was deleted); it costs one scan.
+            long start = saved.orElse(journal.begin());
             if (saved.isEmpty()) {
-                service.cursors.save(route.name(), end);
-                LOG.log(INFO, "connector {0} is new: it gets the records accepted from now on (position {1})", route.name(),
-                        String.valueOf(end));
+                service.cursors.save(route.name(), start);
+                LOG.log(INFO, "connector {0} has no cursor yet: it reads the journal from its start (position {1})",
+                        route.name(), String.valueOf(start));
             }
-            starts.put(route.name(), saved.orElse(end));
+            starts.put(route.name(), start);
         }
         List<Connector> built = new ArrayList<>();
         try {
@@ -88,15 +93,36 @@ public final class DeliveryService implements AutoCloseable {
         return service;
     }
 
-    /** The lowest saved cursor: the journal keeps every segment from there on. MAX_VALUE without connectors. */
+    /**
+     * The lowest saved cursor, of the running connectors and of cursor files left by connectors no
+     * longer configured (they may come back): the journal keeps every segment from there on.
+     * MAX_VALUE without any.
+     */
     public long lowestCursor() {
-        return running.values().stream().mapToLong(r -> r.stats().savedCursor()).min().orElse(Long.MAX_VALUE);
+        long lowest = running.values().stream().mapToLong(r -> r.stats().savedCursor()).min().orElse(Long.MAX_VALUE);
+        return Math.min(lowest, others);
+    }
+
+    private volatile long others = Long.MAX_VALUE;
+
+    /** Cursor files of connectors not configured now: they keep the journal, and the operator is told. */
+    private void keepForOthers(List<Route> routes) throws IOException {
+        java.util.Set<String> configured = new java.util.HashSet<>();
+        routes.forEach(r -> configured.add(r.name()));
+        long lowest = Long.MAX_VALUE;
+        for (Map.Entry<String, Long> e : cursors.all().entrySet()) {
+            if (configured.contains(e.getKey())) continue;
+            lowest = Math.min(lowest, e.getValue());
+            LOG.log(WARNING, "connector {0} is not configured but has a cursor (position {1}): the journal is kept from there"
+                    + " until it comes back or its cursor file is deleted", e.getKey(), String.valueOf(e.getValue()));
+        }
+        others = lowest;
     }
 
     /** Journal bytes between a connector's cursor and the journal's end: 0 when it has caught up. */
     public long backlogBytes(String connector) {
         Running r = running.get(connector);
-        return r == null ? 0 : Math.max(0, journal.end() - r.stats().caughtUpTo());
+        return r == null ? 0 : Math.max(0, journal.end() - Math.max(r.stats().cursor(), r.stats().caughtUpTo()));
     }
 
     public Map<String, DispatcherStats> stats() {

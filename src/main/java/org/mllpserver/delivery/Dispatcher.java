@@ -1,9 +1,11 @@
 package org.mllpserver.delivery;
 
+import org.mllpserver.hl7.Problem;
 import org.mllpserver.journal.Journal;
 import org.mllpserver.journal.JournalReader;
 import org.mllpserver.journal.JournalTail;
 import org.mllpserver.journal.RecordType;
+import org.mllpserver.journal.Replay;
 import org.mllpserver.journal.StoredMessage;
 
 import java.io.IOException;
@@ -37,8 +39,14 @@ import static java.lang.System.Logger.Level.WARNING;
 final class Dispatcher implements Runnable {
 
     private static final System.Logger LOG = System.getLogger(Dispatcher.class.getName());
-    /** Records read from the journal at a time; also the most one connector's deliverAll is given. */
+    /** Records read from the journal at a time... */
     static final int READ_BATCH = 500;
+    /** ...and at most about this many bytes of them (a few 4 MiB messages must not take the heap). */
+    static final long READ_BYTES = 16L << 20;
+    /** After a failure (full disk, a bug), the dispatcher tries again after this long, doubling up to... */
+    private static final Duration FIRST_PAUSE = Duration.ofSeconds(1);
+    /** ...this. */
+    private static final Duration LAST_PAUSE = Duration.ofMinutes(1);
     /** Cursor saves are batched: at most this many records delivered between two saves... */
     static final int SAVE_EVERY_RECORDS = 1000;
     /** ...and at most this long. */
@@ -91,25 +99,25 @@ final class Dispatcher implements Runnable {
     @Override
     public void run() {
         savedAtNanos = System.nanoTime();
-        try (JournalTail tail = new JournalTail(journalDirectory, cursor)) {
+        Duration pause = FIRST_PAUSE;
+        try {
             while (!stopping) {
-                long end = journal.end();
-                List<JournalReader.Entry> entries = tail.read(end, READ_BATCH);
-                if (entries.isEmpty()) {
-                    stats.caughtUpTo.set(end);
-                    saveCursor(false);
-                    journal.awaitEndBeyond(end, IDLE_WAIT_NANOS);
-                    continue;
+                try {
+                    deliverFromCursor();
+                } catch (IOException | RuntimeException e) {
+                    // Supervised: a full disk saving the cursor, a record that will not decode, a connector bug.
+                    // Nothing is lost (the cursor has not passed the record); say so loudly and try again.
+                    stats.state.set("stalled since " + java.time.Instant.now() + ": " + e);
+                    LOG.log(ERROR, "connector " + connector.name() + ": delivery stalled at position " + cursor + " (" + e
+                            + "); trying again in " + pause.toSeconds() + " s", e);
+                    sleeper.sleep(pause);
+                    pause = pause.multipliedBy(2).compareTo(LAST_PAUSE) > 0 ? LAST_PAUSE : pause.multipliedBy(2);
                 }
-                process(entries);
-                saveCursor(true);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (IOException | RuntimeException e) {
-            LOG.log(ERROR, "connector " + connector.name() + ": delivery stopped: " + e
-                    + ". Records stay in the journal; restart the server to resume from the last saved cursor", e);
         } finally {
+            stats.state.set("stopped");
             // An interrupted thread cannot use a FileChannel (ClosedByInterruptException): the stop's
             // interrupt is set aside while the cursor is saved, then restored.
             boolean interrupted = Thread.interrupted();
@@ -124,12 +132,35 @@ final class Dispatcher implements Runnable {
         }
     }
 
+    /** Reads from the cursor and delivers until stopped; a failure ends it (the caller tries again). */
+    private void deliverFromCursor() throws IOException, InterruptedException {
+        try (JournalTail tail = new JournalTail(journalDirectory, cursor)) {
+            stats.state.set("running");
+            while (!stopping) {
+                long end = journal.end();
+                List<JournalReader.Entry> entries = tail.read(end, READ_BATCH, READ_BYTES);
+                if (entries.isEmpty()) {
+                    stats.caughtUpTo.set(end);
+                    saveCursor(false);
+                    journal.awaitEndBeyond(end, IDLE_WAIT_NANOS);
+                    continue;
+                }
+                process(entries);
+                saveCursor(true);
+            }
+        }
+    }
+
     /** Delivers the runs of records addressed to this connector; steps over the rest. */
     private void process(List<JournalReader.Entry> entries) throws InterruptedException, IOException {
         List<Delivery> run = new ArrayList<>();
         for (JournalReader.Entry entry : entries) {
             if (stopping) return;
-            StoredMessage message = entry.type() == RecordType.MESSAGE ? StoredMessage.decode(entry.body()) : null;
+            StoredMessage message = switch (entry.type()) {
+                case MESSAGE -> StoredMessage.decode(entry.body());
+                case REPLAY -> Replay.decode(entry.body()).message();
+                default -> null;
+            };
             if (message != null && message.connectors().contains(connector.name())) {
                 run.add(new Delivery(entry.position(), message));
             } else {
@@ -149,6 +180,7 @@ final class Dispatcher implements Runnable {
             if (stopping) return false;
             List<Delivery> rest = run.subList(next, Math.min(run.size(), next + Math.max(1, connector.maxBatch())));
             List<Outcome> outcomes = connector.deliverAll(rest);
+            if (outcomes.isEmpty()) outcomes = List.of(new Outcome.Retryable("the connector returned no outcome")); // never spin
             for (int i = 0; i < outcomes.size(); i++) {
                 Delivery delivery = rest.get(i);
                 boolean attemptsLeft = attempts + 1 < retry.maxAttempts();
@@ -198,7 +230,7 @@ final class Dispatcher implements Runnable {
                 deadLetters.add(connector.name(), attempts, reason, delivery);
                 stats.deadLetters.incrementAndGet();
                 LOG.log(WARNING, "connector {0}: record {1} (control id {2}) is a dead letter after {3} attempt(s): {4}",
-                        connector.name(), delivery.message().id(), delivery.message().controlId(), attempts, reason);
+                        connector.name(), delivery.message().id(), Problem.controlIdForLog(delivery.message().controlId()), attempts, reason);
                 advance(delivery.position());
                 return;
             } catch (IOException e) {

@@ -12,6 +12,7 @@ public final class DispatcherStats {
     final AtomicLong savedCursor = new AtomicLong();
     final AtomicLong caughtUpTo = new AtomicLong();
     final AtomicReference<String> lastError = new AtomicReference<>("");
+    final AtomicReference<String> state = new AtomicReference<>("starting");
 
     public long delivered() {
         return delivered.get();
@@ -39,6 +40,11 @@ public final class DispatcherStats {
     /** The journal end up to which everything was handled, last time the dispatcher found nothing new. */
     public long caughtUpTo() {
         return caughtUpTo.get();
+    }
+
+    /** "running", "stalled since ...: why" (it tries again by itself), or "stopped". */
+    public String state() {
+        return state.get();
     }
 
     public String lastError() {

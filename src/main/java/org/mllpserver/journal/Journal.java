@@ -207,6 +207,16 @@ public final class Journal implements AutoCloseable {
         return settings.directory();
     }
 
+    /** The first position the journal still holds (the first segment's start; retention moves it). */
+    public long begin() {
+        lock.lock();
+        try {
+            return segments.getFirst().base;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The position the next record will be written after; everything before it is whole. */
     public long end() {
         lock.lock();

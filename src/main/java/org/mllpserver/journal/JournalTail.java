@@ -39,9 +39,15 @@ public final class JournalTail implements AutoCloseable {
      * {@code maxRecords}. Empty when nothing new is there.
      */
     public List<JournalReader.Entry> read(long end, int maxRecords) throws IOException {
+        return read(end, maxRecords, Long.MAX_VALUE);
+    }
+
+    /** As {@link #read(long, int)}, also stopping after the batch that reaches {@code maxBytes} of record bodies. */
+    public List<JournalReader.Entry> read(long end, int maxRecords, long maxBytes) throws IOException {
         List<JournalReader.Entry> out = new ArrayList<>();
         if (channel == null && !open()) return out;
-        while (out.size() < maxRecords && base + offset < end) {
+        long bytes = 0;
+        while (out.size() < maxRecords && bytes < maxBytes && base + offset < end) {
             long limit = Math.min(channel.size(), end - base);
             if (offset >= limit) {
                 if (!nextSegment()) break;
@@ -53,7 +59,9 @@ public final class JournalTail implements AutoCloseable {
                 }
                 case SegmentScanner.Batch batch -> {
                     for (SegmentScanner.ScannedRecord r : batch.records()) {
-                        if (r.position() >= from) out.add(new JournalReader.Entry(r.position(), r.type(), r.body(), batch.writtenAtMillis()));
+                        if (r.position() < from) continue;
+                        out.add(new JournalReader.Entry(r.position(), r.type(), r.body(), batch.writtenAtMillis()));
+                        bytes += r.body().length;
                     }
                     offset = batch.nextOffset();
                 }
@@ -68,6 +76,11 @@ public final class JournalTail implements AutoCloseable {
     private boolean open() throws IOException {
         List<Path> files = Recovery.segmentFiles(directory);
         if (files.isEmpty()) return false;
+        long first = SegmentFile.baseOf(files.getFirst()).orElseThrow();
+        if (from < first) {
+            throw new JournalDamagedException("the journal no longer holds position " + from + " (it starts at " + first
+                    + "): the segments a reader still needed were deleted");
+        }
         int index = 0;
         for (int i = 0; i < files.size(); i++) {
             if (SegmentFile.baseOf(files.get(i)).orElseThrow() <= from) index = i;

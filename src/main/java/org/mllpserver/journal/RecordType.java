@@ -10,8 +10,10 @@ public enum RecordType {
     REFUSED_FRAME(3),
     /** A record a connector could not deliver, with the message itself ({@link DeadLetter}). */
     DEAD_LETTER(4),
-    /** A dead letter replayed or purged ({@link DeadLetterResolution}). */
-    DEAD_LETTER_RESOLVED(5);
+    /** A dead letter purged ({@link DeadLetterResolution}). */
+    DEAD_LETTER_RESOLVED(5),
+    /** A dead letter replayed: resolves it and carries the message again to the chosen connectors ({@link Replay}). */
+    REPLAY(6);
 
     private final byte code;
 

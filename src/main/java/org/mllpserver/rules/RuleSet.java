@@ -40,9 +40,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@code ?.}, {@code orValue}) and the string extensions are on.
  *
  * <p><b>Cost.</b> Each expression's static cost ({@link CostEstimate}) must be at most
- * {@code maxCost}, or it does not compile. At run time each evaluation may take at most
- * {@code stepLimit} steps (counted by an evaluation listener; comprehensions are also capped
- * at that many iterations): a rule over a hostile message stops there and the message gets AE.
+ * {@code maxCost}, or it does not compile; {@code matches} and {@code replace} need constant
+ * patterns and strings. At run time each evaluation may take at most {@code stepLimit} steps
+ * and {@code timeLimit} of time (both checked by an evaluation listener; comprehensions are also
+ * capped at that many iterations; the time matters because a step of {@code map} or
+ * {@code filter} copies its list): a rule over a hostile message stops there and the message gets
+ * AE. Running out of memory or stack in one evaluation is an AE too.
  *
  * <p>Thread-safe: compiled programs are immutable; {@code field()} finds the message being
  * evaluated through a {@link ScopedValue} bound on the evaluating thread.
@@ -54,13 +57,25 @@ public final class RuleSet {
 
     /**
      * @param maxCost   the highest static cost estimate an expression may have (MAX_RULE_COST)
-     * @param stepLimit the most evaluation steps one expression may take on one message (RULE_STEP_LIMIT)
+     * @param stepLimit the most evaluation steps one expression may take on one message (MAX_RULE_STEPS)
      */
-    public record Limits(long maxCost, long stepLimit) {
+    public record Limits(long maxCost, long stepLimit, java.time.Duration timeLimit) {
         public Limits {
-            if (maxCost < 1 || stepLimit < 1) throw new IllegalArgumentException("limits must be positive");
+            if (maxCost < 1 || stepLimit < 1 || timeLimit.isNegative() || timeLimit.isZero()) {
+                throw new IllegalArgumentException("limits must be positive");
+            }
+        }
+
+        /** With the default time limit. */
+        public Limits(long maxCost, long stepLimit) {
+            this(maxCost, stepLimit, DEFAULT_TIME_LIMIT);
         }
     }
+
+    /** MAX_RULE_TIME's default: far above a normal evaluation (microseconds), below a sender's patience. */
+    public static final java.time.Duration DEFAULT_TIME_LIMIT = java.time.Duration.ofMillis(250);
+    /** The clock is read once per this many steps: cheap, and a step is short unless a list is huge. */
+    private static final int STEPS_PER_CLOCK_READ = 32;
 
     /** The outcome for one message. */
     public sealed interface Verdict permits Accepted, Rejected, Failed {}
@@ -83,19 +98,21 @@ public final class RuleSet {
     private final List<Compiled> filters;
     private final Set<String> usedVariables;
     private final long stepLimit;
+    private final long timeLimitNanos;
 
     private record Compiled(String name, CelRuntime.Program program, boolean matchesEverything) {}
 
-    private RuleSet(List<Compiled> rules, List<Compiled> filters, Set<String> usedVariables, long stepLimit) {
+    private RuleSet(List<Compiled> rules, List<Compiled> filters, Set<String> usedVariables, Limits limits) {
         this.rules = rules;
         this.filters = filters;
         this.usedVariables = usedVariables;
-        this.stepLimit = stepLimit;
+        this.stepLimit = limits.stepLimit();
+        this.timeLimitNanos = limits.timeLimit().toNanos();
     }
 
     /** No rules, no filters: everything is accepted and addressed to no connector. */
     public static RuleSet empty() {
-        return new RuleSet(List.of(), List.of(), Set.of(), 1);
+        return new RuleSet(List.of(), List.of(), Set.of(), new Limits(1, 1));
     }
 
     /**
@@ -109,7 +126,7 @@ public final class RuleSet {
         List<Compiled> compiledRules = compileAll(cel, "rule", rules, limits, problems, used);
         List<Compiled> compiledFilters = compileAll(cel, "filter of connector", filters, limits, problems, used);
         if (!problems.isEmpty()) throw new RulesException(problems);
-        return new RuleSet(compiledRules, compiledFilters, Set.copyOf(used), limits.stepLimit());
+        return new RuleSet(compiledRules, compiledFilters, Set.copyOf(used), limits);
     }
 
     public int ruleCount() {
@@ -182,12 +199,17 @@ public final class RuleSet {
      */
     private Object run(Compiled compiled, ParsedMessage message, Map<String, Object> vars) throws EvaluationFailure {
         long[] steps = {0};
+        long deadline = System.nanoTime() + timeLimitNanos;
         try {
             return ScopedValue.where(CURRENT, message).call(() -> compiled.program().trace(vars, (expr, value) -> {
                 if (++steps[0] > stepLimit) throw new StepLimitExceeded(stepLimit);
+                if (steps[0] % STEPS_PER_CLOCK_READ == 0 && System.nanoTime() - deadline > 0) throw new StepLimitExceeded(timeLimitNanos / 1_000_000, "ms");
             }));
         } catch (StepLimitExceeded e) {
             throw new EvaluationFailure(e.getMessage());
+        } catch (OutOfMemoryError | StackOverflowError e) {
+            // One evaluation asked for too much (a huge value built from the message); the heap is back once it is dropped.
+            throw new EvaluationFailure("ran out of resources (" + e.getClass().getSimpleName() + ")");
         } catch (CelEvaluationException e) {
             StepLimitExceeded limit = causeOf(e, StepLimitExceeded.class);
             if (limit != null) throw new EvaluationFailure(limit.getMessage());
@@ -217,7 +239,11 @@ public final class RuleSet {
     /** Thrown by the evaluation listener when an evaluation takes more steps than allowed. */
     private static final class StepLimitExceeded extends RuntimeException {
         StepLimitExceeded(long limit) {
-            super("exceeded its run-time budget of " + limit + " evaluation steps (RULE_STEP_LIMIT)", null, false, false);
+            super("exceeded its run-time budget of " + limit + " evaluation steps (MAX_RULE_STEPS)", null, false, false);
+        }
+
+        StepLimitExceeded(long millis, String unit) {
+            super("exceeded its run-time budget of " + millis + " " + unit + " (MAX_RULE_TIME)", null, false, false);
         }
     }
 
@@ -244,6 +270,7 @@ public final class RuleSet {
                 CelAbstractSyntaxTree ast = cel.compile(named.expression(), source).getAst();
                 List<String> own = new ArrayList<>();
                 checkFieldPaths(ast, ast.getExpr(), source, named.expression(), own);
+                checkConstantArguments(ast, ast.getExpr(), source, named.expression(), own);
                 long cost = CostEstimate.of(ast.getExpr());
                 if (cost > limits.maxCost()) {
                     own.add(source + ": estimated cost " + (cost == Long.MAX_VALUE ? "beyond measure" : String.valueOf(cost))
@@ -278,6 +305,30 @@ public final class RuleSet {
             } catch (IllegalArgumentException bad) {
                 int offset = ast.getSource().getPositionsMap().getOrDefault(e.call().args().getFirst().id(), 0);
                 problems.add(source + ":" + location(text, offset) + ": " + bad.getMessage() + caret(text, offset));
+            }
+        });
+    }
+
+    /**
+     * A regular expression or a replacement built from the message could cost any amount of time
+     * or memory in one step, which no step count sees: {@code matches} needs a constant pattern,
+     * {@code replace} constant strings.
+     */
+    private static void checkConstantArguments(CelAbstractSyntaxTree ast, CelExpr expr, String source, String text, List<String> problems) {
+        walk(expr, e -> {
+            if (e.getKind() != CelExpr.ExprKind.Kind.CALL) return;
+            List<CelExpr> args = e.call().args();
+            List<CelExpr> mustBeConstant = switch (e.call().function()) {
+                case "matches" -> args.isEmpty() ? List.of() : List.of(args.getLast());
+                case "replace" -> args.size() >= 2 ? args.subList(0, 2) : List.of();
+                default -> List.of();
+            };
+            for (CelExpr arg : mustBeConstant) {
+                if (arg.getKind() == CelExpr.ExprKind.Kind.CONSTANT) continue;
+                int offset = ast.getSource().getPositionsMap().getOrDefault(arg.id(), 0);
+                problems.add(source + ":" + location(text, offset) + ": " + e.call().function() + "() needs a constant "
+                        + (e.call().function().equals("matches") ? "pattern" : "string") + " here: one built from the message"
+                        + " could take any time or memory in a single step" + caret(text, offset));
             }
         });
     }

@@ -33,6 +33,7 @@ class ConfigLoaderTest {
             Map.entry(Variable.CONFIG_FILE, "/nonexistent/mllp.yaml"),
             Map.entry(Variable.MAX_RULE_COST, "0"),
             Map.entry(Variable.MAX_RULE_STEPS, "lots"),
+            Map.entry(Variable.MAX_RULE_TIME, "forever"),
             Map.entry(Variable.RETRY_INITIAL, "soon"),
             Map.entry(Variable.RETRY_MAX_DELAY, "0"),
             Map.entry(Variable.RETRY_MAX_ATTEMPTS, "0"),

@@ -96,7 +96,7 @@ class DeliveryTest {
             assertEquals(1, dead.getFirst().deadLetter().attempts(), "AR is not retried");
 
             peer.answer((id, arrival) -> "AA"); // the downstream was fixed
-            assertEquals(List.of("peer"), dlq.replay(dead.getFirst().deadLetter().id(), java.util.Optional.empty()));
+            assertEquals(List.of("peer"), dlq.replay(dead.getFirst().deadLetter().id(), java.util.Optional.empty(), false));
             dlq.purge(dead.get(1).deadLetter().id());
             sendAll(server, List.of("D-6"));
             assertEquals(List.of("D-1", "BAD-2", "D-3", "BAD-4", "D-5", "BAD-2", "D-6"), peer.awaitReceived(7, WAIT),

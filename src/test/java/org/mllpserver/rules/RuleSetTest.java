@@ -179,6 +179,31 @@ class RuleSetTest {
     }
 
     @Test
+    void mapAndFilterOverAHugeListStopAtTheTimeLimit() throws Exception {
+        StringBuilder text = new StringBuilder("MSH|^~\\&|A|B|C|D|20260101120000||ORU^R01|BIG|P|2.5\rPID|1||1\r");
+        for (int i = 1; i <= 20_000; i++) text.append("OBX|").append(i).append("|NM|C").append(i).append("||").append(i).append("||||||F\r");
+        ParsedMessage big = parse(text.toString());
+        // Each step of map/filter copies the list built so far: 20 000 entries are about 2 * 10^8 copies.
+        for (String rule : List.of("obx_list.map(o, o.value).size() > 0", "obx_list.filter(o, o.status == 'F').size() > 0")) {
+            RuleSet set = RuleSet.compile(List.of(new RuleSet.Named("quadratic", rule)), List.of(),
+                    new RuleSet.Limits(1000, 1_000_000, java.time.Duration.ofMillis(100)));
+            RuleSet.Failed failed = assertInstanceOf(RuleSet.Failed.class, set.evaluate(big), rule);
+            assertTrue(failed.reason().contains("MAX_RULE_TIME"), failed.reason());
+        }
+    }
+
+    @Test
+    void patternsAndReplacementsBuiltFromTheMessageDoNotCompile() {
+        RulesException e = assertThrows(RulesException.class, () -> RuleSet.compile(List.of(
+                new RuleSet.Named("pattern", "'x'.matches(obx.value)"),
+                new RuleSet.Named("global", "matches(pid.id, field('ZZZ-1'))"),
+                new RuleSet.Named("replace", "field('OBX-5').replace('a', field('OBX-5')) != ''"),
+                new RuleSet.Named("fine", "pid.id.matches('^[0-9]+$') && pid.family_name.replace('-', ' ') != ''")), List.of(), LIMITS));
+        assertEquals(3, e.problems().size(), String.join("\n", e.problems()));
+        assertTrue(e.problems().getFirst().contains("matches() needs a constant pattern"), e.problems().getFirst());
+    }
+
+    @Test
     void aRuleThatErrorsAtRunTimeFailsTheMessageInsteadOfPassingIt() throws Exception {
         ParsedMessage oru = parse(Files.readAllBytes(Path.of("test-data/messages/oru_r01.hl7")));
         RuleSet set = RuleSet.compile(List.of(new RuleSet.Named("number", "int(pid.id) > 0"),
