@@ -15,7 +15,10 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>The ACK decides ({@link #classify}): its MSA-2 must equal the message's MSH-10 (the stored
  * control id), then MSA-1 AA/CA is delivered, AE/CE may work later, AR/CR never will. No answer,
- * a refused or broken connection, or an ACK that is not one, may all work later.
+ * a refused or broken connection, or an ACK that is not one, may all work later. A message whose
+ * MSH-15 asks for no accept ACK (NE) is delivered once written; one that asks for it only on
+ * error (ER) is delivered when none comes within the ACK timeout. The message itself (its MSH-10)
+ * is what lets the peer drop a repeat: MLLP has no header for the record id.
  */
 public final class MllpConnector implements Connector {
 
@@ -38,13 +41,20 @@ public final class MllpConnector implements Connector {
 
     @Override
     public Outcome deliver(Delivery delivery) {
+        String acceptAck = acceptAckType(delivery.message().raw());
         byte[] reply;
         try {
             if (client == null) {
                 client = MllpClient.connect(new InetSocketAddress(settings.host(), settings.port()), settings.connectTimeout(),
                         settings.ackTimeout(), MAX_ACK_BYTES);
             }
-            reply = client.exchange(delivery.message().raw());
+            client.send(delivery.message().raw());
+            if (acceptAck.equals("NE")) return Outcome.DELIVERED; // it asks for no accept ACK: written is all we can know
+            reply = client.awaitReply();
+        } catch (SocketTimeoutException e) {
+            closeQuietly();
+            // ER asks for an accept ACK only on an error: silence within the timeout is success.
+            return acceptAck.equals("ER") ? Outcome.DELIVERED : classify(e);
         } catch (IOException e) {
             closeQuietly();
             return classify(e);
@@ -78,6 +88,19 @@ public final class MllpConnector implements Connector {
             case "AR", "CR" -> new Outcome.Undeliverable("the peer rejected the message (" + code + ")"); // it will not take it
             default -> new Outcome.Retryable("unknown ACK code in MSA-1");
         };
+    }
+
+    /**
+     * MSH-15 (accept acknowledgement type) of the message being forwarded: the peer answers as it
+     * asks, so NE (never) and ER (only on error) change what silence means. "" when absent.
+     */
+    static String acceptAckType(byte[] raw) {
+        int end = 0;
+        while (end < raw.length && raw[end] != '\r' && raw[end] != '\n') end++;
+        String msh = new String(raw, 0, end, StandardCharsets.ISO_8859_1);
+        if (msh.length() < 4 || !msh.startsWith("MSH")) return "";
+        String[] fields = msh.split(java.util.regex.Pattern.quote(String.valueOf(msh.charAt(3))), -1);
+        return fields.length > 14 ? fields[14].strip().toUpperCase(java.util.Locale.ROOT) : ""; // fields[14] is MSH-15
     }
 
     /** The MSA segment split on the ACK's own field separator, or null. */

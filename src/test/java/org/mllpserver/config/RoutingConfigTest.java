@@ -81,6 +81,13 @@ public class RoutingConfigTest {
     }
 
     @Test
+    void aBlankVariableDoesNotClearTheFilesValueAndNamesAreCanonical() throws Exception {
+        Routing routing = load(SEED_YAML.replace("name: lab-archive", "name: Lab_Archive"), "CONNECTOR_LAB_ARCHIVE_FILTER", "  ").routing();
+        assertEquals("msh.msg_type == \"ORU\"", routing.connectors().get(1).filter(), "blank = unset: the file's filter stays");
+        assertEquals("lab-archive", routing.connectors().get(1).name(), "one identity however it is spelled");
+    }
+
+    @Test
     void withoutAnyConfigurationThereAreNoRulesAndNoConnectors() throws Exception {
         Routing routing = load(null).routing();
         assertEquals(List.of(), routing.connectors());

@@ -53,6 +53,25 @@ class MllpConnectorTest {
     }
 
     @Test
+    void enhancedModeMessagesAreDeliveredAsTheyAskToBeAcknowledged() throws Exception {
+        try (MllpPeer peer = MllpPeer.start((id, n) -> id.startsWith("ER-BAD") ? "CE" : null); // answers only errors
+             MllpConnector connector = connector(peer.port())) {
+            assertInstanceOf(Outcome.Delivered.class, connector.deliver(enhanced("NE-1", "NE")), "NE: no ACK to wait for");
+            assertInstanceOf(Outcome.Delivered.class, connector.deliver(enhanced("ER-1", "ER")), "ER: silence is success");
+            assertInstanceOf(Outcome.Retryable.class, connector.deliver(enhanced("ER-BAD-2", "ER")), "ER: CE is an error");
+            assertInstanceOf(Outcome.Retryable.class, connector.deliver(enhanced("AL-1", "AL")), "AL: silence is not success");
+            assertEquals(List.of("NE-1", "ER-1", "ER-BAD-2", "AL-1"), peer.received());
+        }
+    }
+
+    private static Delivery enhanced(String controlId, String acceptAck) {
+        byte[] raw = ("MSH|^~\\&|A|B|C|D|20260101120000||ADT^A01|" + controlId + "|P|2.5|||" + acceptAck + "|NE\rPID|1||42\r")
+                .getBytes(StandardCharsets.US_ASCII);
+        return new Delivery(100, new StoredMessage(UUID.randomUUID(), Instant.now(), "/127.0.0.1:1", "", "A", "B", "ADT^A01", controlId,
+                "ISO-8859-1", List.of("peer"), raw));
+    }
+
+    @Test
     void aRefusedConnectionMayWorkLater() throws Exception {
         int port;
         try (ServerSocket closed = new ServerSocket(0)) {
