@@ -23,6 +23,10 @@ final class Logging {
 
     /** Held so the level set on it is not lost: java.util.logging keeps loggers weakly. */
     private static final Logger HAPI = Logger.getLogger("ca.uhn");
+    /** The PostgreSQL driver logs its connection URL, password included, below INFO: never below INFO. */
+    private static final Logger POSTGRES = Logger.getLogger("org.postgresql");
+    /** The JDK's HTTP client can log request headers (an Authorization value) below INFO. */
+    private static final Logger HTTP_CLIENT = Logger.getLogger("jdk.internal.httpclient");
 
     private Logging() {
     }
@@ -43,6 +47,8 @@ final class Logging {
         root.setLevel(level);
         // HAPI announces itself at INFO on first use; its warnings and errors still come through.
         HAPI.setLevel(level.intValue() < Level.INFO.intValue() ? level : Level.WARNING);
+        POSTGRES.setLevel(level.intValue() < Level.INFO.intValue() ? Level.INFO : level);
+        HTTP_CLIENT.setLevel(level.intValue() < Level.INFO.intValue() ? Level.INFO : level);
     }
 
     static Level toJul(System.Logger.Level level) {
