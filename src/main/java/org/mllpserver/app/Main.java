@@ -69,6 +69,7 @@ public final class Main {
         Signals.onTermination(stopRequested::countDown, () -> Runtime.getRuntime().halt(EXIT_INTERRUPTED));
         try {
             Server server = Server.start(config, Clock.systemDefaultZone());
+            Signals.onHangup(() -> Thread.ofVirtual().start(() -> server.reloadTls("SIGHUP")));
             stopRequested.await();
             server.stop();
             return EXIT_OK;
@@ -119,6 +120,11 @@ public final class Main {
             };
             sun.misc.Signal.handle(new sun.misc.Signal("TERM"), handler);
             sun.misc.Signal.handle(new sun.misc.Signal("INT"), handler);
+        }
+
+        /** SIGHUP: reload the TLS files (nothing else; a server without TLS logs that there is nothing to reload). */
+        static void onHangup(Runnable reload) {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> reload.run());
         }
     }
 }

@@ -2,6 +2,8 @@ package org.mllpserver.app;
 
 import org.mllpserver.mllp.ListenAddress;
 import org.mllpserver.mllp.MllpClient;
+import org.mllpserver.tls.TlsClient;
+import org.mllpserver.tls.TlsException;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -29,11 +31,13 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class SendCommand {
 
-    private static final String USAGE = "usage: ./run.sh send [--to host:port] [--timeout 10s] [--count N] [--rate N] [--quiet] FILE...";
+    private static final String USAGE = "usage: ./run.sh send [--to host:port] [--timeout 10s] [--count N] [--rate N] [--quiet]"
+            + " [--tls [--ca FILE] [--cert FILE --key FILE]] FILE...";
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private static final int MAX_REPLY_BYTES = 1 << 20;
 
-    record Options(InetSocketAddress to, Duration timeout, long count, double rate, boolean quiet, List<Path> files) {}
+    record Options(InetSocketAddress to, Duration timeout, long count, double rate, boolean quiet,
+                   java.util.Optional<javax.net.ssl.SSLContext> tls, List<Path> files) {}
 
     private record Item(String label, byte[] payload) {}
 
@@ -77,7 +81,7 @@ final class SendCommand {
                 byte[] reply;
                 try {
                     if (client == null) {
-                        client = MllpClient.connect(options.to(), CONNECT_TIMEOUT, options.timeout(), MAX_REPLY_BYTES);
+                        client = connect(options);
                         unawaited[0] = 0;
                     }
                     client.send(payload);
@@ -142,12 +146,24 @@ final class SendCommand {
         while ((wait = due - System.nanoTime()) > 0) LockSupport.parkNanos(wait);
     }
 
+    /** Plain MLLP, or TLS (checking the server's name against its certificate) with an optional client certificate. */
+    private static MllpClient connect(Options options) throws IOException {
+        if (options.tls().isEmpty()) return MllpClient.connect(options.to(), CONNECT_TIMEOUT, options.timeout(), MAX_REPLY_BYTES);
+        var socket = TlsClient.connect(options.tls().get(), options.to().getHostString(), options.to().getPort(), CONNECT_TIMEOUT,
+                options.timeout());
+        return MllpClient.over(socket, options.timeout(), MAX_REPLY_BYTES);
+    }
+
     static Options parse(String[] args) {
         InetSocketAddress to = new InetSocketAddress("localhost", 2575);
         Duration timeout = Duration.ofSeconds(10);
         long count = 0;
         double rate = 0;
         boolean quiet = false;
+        boolean tls = false;
+        java.util.Optional<Path> ca = java.util.Optional.empty();
+        java.util.Optional<Path> cert = java.util.Optional.empty();
+        java.util.Optional<Path> key = java.util.Optional.empty();
         List<Path> files = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -156,6 +172,10 @@ final class SendCommand {
                 case "--count" -> count = positive(value(args, ++i, "--count"), "--count", 1);
                 case "--rate" -> rate = positive(value(args, ++i, "--rate"), "--rate", 1);
                 case "--quiet" -> quiet = true;
+                case "--tls" -> tls = true;
+                case "--ca" -> ca = java.util.Optional.of(Path.of(value(args, ++i, "--ca")));
+                case "--cert" -> cert = java.util.Optional.of(Path.of(value(args, ++i, "--cert")));
+                case "--key" -> key = java.util.Optional.of(Path.of(value(args, ++i, "--key")));
                 default -> {
                     if (args[i].startsWith("--")) throw new IllegalArgumentException("unknown option " + args[i]);
                     files.add(Path.of(args[i]));
@@ -163,7 +183,16 @@ final class SendCommand {
             }
         }
         if (files.isEmpty()) throw new IllegalArgumentException("no files given");
-        return new Options(to, timeout, count, rate, quiet, files);
+        if (!tls && (ca.isPresent() || cert.isPresent() || key.isPresent())) throw new IllegalArgumentException("--ca, --cert and --key need --tls");
+        java.util.Optional<javax.net.ssl.SSLContext> context = java.util.Optional.empty();
+        if (tls) {
+            try {
+                context = java.util.Optional.of(TlsClient.context(ca, cert, key));
+            } catch (TlsException e) {
+                throw new IllegalArgumentException(e.getMessage());
+            }
+        }
+        return new Options(to, timeout, count, rate, quiet, context, files);
     }
 
     private static InetSocketAddress address(String text) {

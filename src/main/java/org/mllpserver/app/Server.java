@@ -17,7 +17,9 @@ import org.mllpserver.journal.RecordType;
 import org.mllpserver.journal.RecordVisitor;
 import org.mllpserver.journal.StoredMessage;
 import org.mllpserver.mllp.ListenerStats;
+import org.mllpserver.mllp.ListenAddress;
 import org.mllpserver.mllp.MllpListener;
+import org.mllpserver.mllp.SocketUpgrade;
 import org.mllpserver.rules.RuleSet;
 
 import java.io.IOException;
@@ -27,6 +29,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,11 +56,15 @@ public final class Server {
     private static final byte[] WARM_UP_MESSAGE = ("MSH|^~\\&|WARMUP|WARMUP|MLLP|SERVER|20260101000000||ADT^A01^ADT_A01|WARMUP|P|2.5\r"
             + "EVN|A01|20260101000000\rPID|1||1^^^WARMUP||WARMUP^WARMUP\rPV1|1|N\r").getBytes(StandardCharsets.US_ASCII);
 
+    /** How often TLS_WATCH looks at the TLS files. */
+    private static final Duration TLS_WATCH_PERIOD = Duration.ofSeconds(10);
     /** How often expired journal segments are looked for. */
     private static final Duration HOUSEKEEPING_PERIOD = Duration.ofMinutes(1);
 
     private final ServerConfig config;
-    private final MllpListener listener;
+    /** The listener on LISTEN_ADDR (plain, or TLS when TLS has no address of its own), then the TLS one beside it. */
+    private final List<MllpListener> listeners;
+    private final java.util.Optional<TlsAcceptor> tls;
     private final Journal journal;
     private final DuplicateIndex duplicates;
     private final ScheduledExecutorService housekeeping;
@@ -66,11 +73,13 @@ public final class Server {
     private final DeadLetterQueue deadLetters;
     private final java.util.Optional<ControlServer> control;
 
-    private Server(ServerConfig config, MllpListener listener, Journal journal, DuplicateIndex duplicates,
+    private Server(ServerConfig config, List<MllpListener> listeners, java.util.Optional<TlsAcceptor> tls, Journal journal,
+                   DuplicateIndex duplicates,
                    ScheduledExecutorService housekeeping, IntakeStats intakeStats, DeliveryService delivery,
                    DeadLetterQueue deadLetters, java.util.Optional<ControlServer> control) {
         this.config = config;
-        this.listener = listener;
+        this.listeners = listeners;
+        this.tls = tls;
         this.journal = journal;
         this.duplicates = duplicates;
         this.housekeeping = housekeeping;
@@ -142,24 +151,54 @@ public final class Server {
                                 IntakeStats intakeStats, DeliveryService delivery, DeadLetterQueue deadLetters, Path dataDir)
             throws IOException {
         java.util.Optional<ControlServer> control = ControlServer.start(dataDir, new DeadLetterCommands(deadLetters, delivery));
-        ServerSocket socket = new ServerSocket();
-        try {
-            socket.setReuseAddress(true);
-            socket.bind(config.listenAddress().toSocketAddress(), ACCEPT_BACKLOG);
-        } catch (IOException e) {
-            socket.close();
-            control.ifPresent(ControlServer::close);
-            throw new IOException("cannot listen on LISTEN_ADDR=" + config.listenAddress() + ": " + e.getMessage(), e);
-        }
+        java.util.Optional<TlsAcceptor> tls = config.tls().map(TlsAcceptor::new);
+        boolean tlsOnly = tls.isPresent() && config.tls().get().listenAddress().isEmpty();
         AtomicLong connectionIds = new AtomicLong();
-        MllpListener listener = new MllpListener("plain", socket, config.limits(), intake, new ListenerStats(),
-                connectionIds::incrementAndGet, System::nanoTime);
+        List<MllpListener> listeners = new ArrayList<>();
+        try {
+            listeners.add(listener(tlsOnly ? "tls" : "plain", "LISTEN_ADDR", config.listenAddress(), config, intake, connectionIds,
+                    tlsOnly ? tls.get() : SocketUpgrade.PLAIN));
+            if (tls.isPresent() && !tlsOnly) {
+                listeners.add(listener("tls", "TLS_LISTEN_ADDR", config.tls().get().listenAddress().get(), config, intake, connectionIds,
+                        tls.get()));
+            }
+        } catch (IOException e) {
+            listeners.forEach(l -> closeQuietly(l));
+            control.ifPresent(ControlServer::close);
+            throw e;
+        }
         ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("housekeeping").daemon(true).factory());
         housekeeping.scheduleWithFixedDelay(() -> deleteExpired(journal, Math.min(delivery.lowestCursor(), deadLetters.oldestPosition())),
                 0, HOUSEKEEPING_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
-        listener.start();
-        return new Server(config, listener, journal, duplicates, housekeeping, intakeStats, delivery, deadLetters, control);
+        if (tls.isPresent() && config.tls().get().watch()) {
+            housekeeping.scheduleWithFixedDelay(tls.get()::reloadIfChanged, TLS_WATCH_PERIOD.toMillis(), TLS_WATCH_PERIOD.toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
+        listeners.forEach(MllpListener::start);
+        return new Server(config, listeners, tls, journal, duplicates, housekeeping, intakeStats, delivery, deadLetters, control);
+    }
+
+    private static MllpListener listener(String name, String variable, ListenAddress address, ServerConfig config, Intake intake,
+                                         AtomicLong connectionIds, SocketUpgrade upgrade) throws IOException {
+        ServerSocket socket = new ServerSocket();
+        try {
+            socket.setReuseAddress(true);
+            socket.bind(address.toSocketAddress(), ACCEPT_BACKLOG);
+        } catch (IOException e) {
+            socket.close();
+            throw new IOException("cannot listen on " + variable + "=" + address + ": " + e.getMessage(), e);
+        }
+        return new MllpListener(name, socket, config.limits(), intake, new ListenerStats(), connectionIds::incrementAndGet,
+                System::nanoTime, upgrade);
+    }
+
+    private static void closeQuietly(MllpListener listener) {
+        try {
+            listener.drain(Duration.ZERO);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void logRouting(Routing routing) {
@@ -198,13 +237,30 @@ public final class Server {
         }
     }
 
-    /** The port the MLLP listener is bound to (useful with port 0). */
+    /** The port of the listener on LISTEN_ADDR (useful with port 0). */
     public int port() {
-        return listener.port();
+        return listeners.getFirst().port();
+    }
+
+    /** The port TLS listens on (LISTEN_ADDR's when TLS is the only listener). */
+    public int tlsPort() {
+        if (tls.isEmpty()) throw new IllegalStateException("TLS is off");
+        return listeners.getLast().port();
     }
 
     public ListenerStats listenerStats() {
-        return listener.stats();
+        return listeners.getFirst().stats();
+    }
+
+    /** The TLS listener's counters (the same as {@link #listenerStats()} when TLS is the only listener). */
+    public ListenerStats tlsListenerStats() {
+        return listeners.getLast().stats();
+    }
+
+    /** Loads the TLS files again (SIGHUP): new connections get them, open ones keep theirs; false (logged) when that failed. */
+    public boolean reloadTls(String why) {
+        if (tls.isEmpty()) LOG.log(INFO, "{0}: TLS is off, nothing to reload", why);
+        return tls.map(t -> t.reload(why)).orElse(false);
     }
 
     public IntakeStats intakeStats() {
@@ -227,12 +283,29 @@ public final class Server {
         return deadLetters;
     }
 
+    /** Drains every listener at once, so the whole drain stays within the timeout. */
+    private int drainAll(Duration timeout) throws InterruptedException {
+        java.util.concurrent.atomic.AtomicInteger forced = new java.util.concurrent.atomic.AtomicInteger();
+        List<Thread> drains = new ArrayList<>();
+        for (MllpListener l : listeners) {
+            drains.add(Thread.ofVirtual().name("drain").start(() -> {
+                try {
+                    forced.addAndGet(l.drain(timeout));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+        }
+        for (Thread t : drains) t.join();
+        return forced.get();
+    }
+
     /** Stops accepting and drains: frames in flight are answered within DRAIN_TIMEOUT. */
     public void stop() throws InterruptedException {
         Duration timeout = config.drainTimeout();
         LOG.log(INFO, "shutting down: {0} connection(s) open, DRAIN_TIMEOUT={1} ms",
-                String.valueOf(listener.stats().open()), String.valueOf(timeout.toMillis()));
-        int forced = listener.drain(timeout);
+                String.valueOf(listeners.stream().mapToLong(l -> l.stats().open()).sum()), String.valueOf(timeout.toMillis()));
+        int forced = drainAll(timeout);
         housekeeping.shutdownNow();
         control.ifPresent(ControlServer::close);
         delivery.stop(timeout); // each dispatcher saves its cursor; one stuck in a delivery resumes from its last saved one

@@ -10,6 +10,10 @@ import org.mllpserver.mllp.ListenAddress;
 import org.mllpserver.mllp.MllpListener;
 import org.mllpserver.delivery.RetryPolicy;
 import org.mllpserver.rules.RuleSet;
+import org.mllpserver.tls.PeerIdentity;
+import org.mllpserver.tls.TlsException;
+import org.mllpserver.tls.TlsMaterial;
+import org.mllpserver.tls.TlsVersion;
 
 import java.nio.charset.Charset;
 import java.nio.file.InvalidPathException;
@@ -19,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -96,7 +101,44 @@ public final class ConfigLoader {
         // Compiled even when other settings are bad, so that one run lists every problem.
         RetryPolicy retry = retryDefaults();
         Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), ruleLimits, retry);
-        return new ServerConfig(listen, limits, drain, reader, acks, intake, journal, dedupWindow, routing, logging);
+        Optional<TlsSettings> tls = tls();
+        return new ServerConfig(listen, limits, drain, reader, acks, intake, journal, dedupWindow, routing, tls, logging);
+    }
+
+    /** TLS when TLS_CERT_FILE and TLS_KEY_FILE are set: the files are loaded and checked now, so a bad one stops the start. */
+    private Optional<TlsSettings> tls() {
+        String cert = read(Variable.TLS_CERT_FILE, String::strip);
+        String key = read(Variable.TLS_KEY_FILE, String::strip);
+        String clientCa = read(Variable.TLS_CLIENT_CA, String::strip);
+        TlsVersion minimum = read(Variable.TLS_MIN_VERSION, TlsVersion::parse);
+        Optional<ListenAddress> address = read(Variable.TLS_LISTEN_ADDR, text -> text.isBlank() ? Optional.<ListenAddress>empty()
+                : Optional.of(ListenAddress.parse(text)));
+        String allowedText = read(Variable.TLS_ALLOWED_CLIENTS, String::strip);
+        boolean watch = read(Variable.TLS_WATCH, Values::bool);
+        Duration handshake = duration(Variable.TLS_HANDSHAKE_TIMEOUT, Duration.ofMillis(100), Duration.ofMinutes(5));
+        if (cert.isEmpty() && key.isEmpty()) {
+            for (Variable v : List.of(Variable.TLS_CLIENT_CA, Variable.TLS_LISTEN_ADDR, Variable.TLS_ALLOWED_CLIENTS)) {
+                String value = env.get(v.name());
+                if (value != null && !value.isBlank()) problems.add(v.name() + " is set, but TLS is off: set TLS_CERT_FILE and TLS_KEY_FILE");
+            }
+            return Optional.empty();
+        }
+        if (cert.isEmpty() || key.isEmpty()) {
+            problems.add("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE (" + (cert.isEmpty() ? "TLS_CERT_FILE" : "TLS_KEY_FILE") + " is not set)");
+            return Optional.empty();
+        }
+        Optional<Path> ca = clientCa.isEmpty() ? Optional.empty() : Optional.of(Path.of(clientCa));
+        if (!allowedText.isEmpty() && ca.isEmpty()) {
+            problems.add("TLS_ALLOWED_CLIENTS needs TLS_CLIENT_CA: without client certificates there is no one to allow");
+        }
+        try {
+            java.util.function.Predicate<javax.net.ssl.SSLSession> allowed = PeerIdentity.allowed(allowedText);
+            TlsMaterial material = TlsMaterial.load(Path.of(cert), Path.of(key), ca, minimum);
+            return Optional.of(new TlsSettings(Path.of(cert), Path.of(key), ca, minimum, address, allowed, watch, handshake, material));
+        } catch (TlsException e) {
+            problems.add("TLS: " + e.getMessage());
+            return Optional.empty();
+        }
     }
 
     private RetryPolicy retryDefaults() {

@@ -68,18 +68,30 @@ final class ConnectorBuilder {
             case "json" -> format = ConnectorSettings.HttpFormat.JSON;
             default -> problem("format must be raw or json");
         }
-        Optional<Path> ca = Optional.ofNullable(keys.get("ca_file")).filter(f -> !f.isEmpty()).map(Path::of);
-        ca.filter(f -> !Files.isReadable(f)).ifPresent(f -> problem("ca_file " + f + " cannot be read"));
+        Optional<Path> ca = file("ca_file");
         return new ConnectorSettings.Http(url, format, headers(), timeout("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
                 timeout("request_timeout", DEFAULT_REQUEST_TIMEOUT), ca);
     }
 
     private ConnectorSettings.Mllp mllp() {
-        URI url = url(java.util.Set.of("mllp"), "mllp://host:2575");
+        URI url = url(java.util.Set.of("mllp", "mllps"), "mllp://host:2575 or mllps://host:2576");
         int port = url == null ? 0 : url.getPort();
         if (url != null && (port < 1 || port > 65535)) problem("url needs a port, e.g. mllp://host:2575");
+        boolean tls = url != null && url.getScheme().equalsIgnoreCase("mllps");
+        Optional<Path> ca = file("ca_file");
+        Optional<Path> cert = file("cert_file");
+        Optional<Path> key = file("key_file");
+        if (!tls && (ca.isPresent() || cert.isPresent() || key.isPresent())) problem("ca_file, cert_file and key_file need an mllps:// url");
+        if (cert.isPresent() != key.isPresent()) problem("a client certificate needs both cert_file and key_file");
         return new ConnectorSettings.Mllp(url == null ? "" : url.getHost(), port, timeout("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
-                timeout("ack_timeout", DEFAULT_ACK_TIMEOUT));
+                timeout("ack_timeout", DEFAULT_ACK_TIMEOUT), tls, ca, cert, key);
+    }
+
+    /** A file setting: it must be readable now. */
+    private Optional<Path> file(String key) {
+        Optional<Path> file = Optional.ofNullable(keys.get(key)).filter(f -> !f.isEmpty()).map(Path::of);
+        file.filter(f -> !Files.isReadable(f)).ifPresent(f -> problem(key + " " + f + " cannot be read"));
+        return file;
     }
 
     private ConnectorSettings.File file() {

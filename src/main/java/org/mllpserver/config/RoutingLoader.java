@@ -52,7 +52,7 @@ final class RoutingLoader {
     static final String CONNECTOR_PREFIX = "CONNECTOR_";
     static final String RULE_PREFIX = "VALIDATION_RULE_";
     private static final List<String> CONNECTOR_KEYS = List.of("name", "type", "filter", "url", "directory", "table", "format",
-            "headers", "ca_file", "connect_timeout", "request_timeout", "ack_timeout", "batch_size", "retry_initial",
+            "headers", "ca_file", "cert_file", "key_file", "connect_timeout", "request_timeout", "ack_timeout", "batch_size", "retry_initial",
             "retry_max_delay", "retry_max_attempts");
     private static final List<String> RETRY_KEYS = List.of("retry_initial", "retry_max_delay", "retry_max_attempts");
     private static final List<String> RULE_KEYS = List.of("name", "expression");
@@ -266,7 +266,7 @@ final class RoutingLoader {
         Set<String> allowed = new java.util.HashSet<>(switch (type) {
             case HTTP -> Set.of("url", "format", "headers", "ca_file", "connect_timeout", "request_timeout");
             case POSTGRES -> Set.of("url", "table", "batch_size", "connect_timeout");
-            case MLLP -> Set.of("url", "connect_timeout", "ack_timeout");
+            case MLLP -> Set.of("url", "connect_timeout", "ack_timeout", "ca_file", "cert_file", "key_file");
             case FILE -> Set.of("directory");
         });
         allowed.addAll(RETRY_KEYS);

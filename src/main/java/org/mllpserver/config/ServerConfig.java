@@ -20,5 +20,6 @@ public record ServerConfig(
         Journal.Settings journal,
         Duration dedupWindow,
         Routing routing,
+        java.util.Optional<TlsSettings> tls,
         LogSettings logging) {
 }

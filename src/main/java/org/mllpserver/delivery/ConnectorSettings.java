@@ -54,7 +54,19 @@ public sealed interface ConnectorSettings {
         }
     }
 
-    record Mllp(String host, int port, Duration connectTimeout, Duration ackTimeout) implements ConnectorSettings {}
+    /**
+     * @param tls      {@code mllps://}: TLS, the server's name checked against its certificate
+     * @param caFile   CAs to trust instead of the system's trust store (TLS only)
+     * @param certFile a client certificate to present, with {@code keyFile} (TLS only, for mutual TLS)
+     */
+    record Mllp(String host, int port, Duration connectTimeout, Duration ackTimeout, boolean tls, Optional<Path> caFile,
+                Optional<Path> certFile, Optional<Path> keyFile) implements ConnectorSettings {
+
+        /** Plain MLLP. */
+        public Mllp(String host, int port, Duration connectTimeout, Duration ackTimeout) {
+            this(host, port, connectTimeout, ackTimeout, false, Optional.empty(), Optional.empty(), Optional.empty());
+        }
+    }
 
     record File(Path directory) implements ConnectorSettings {}
 }

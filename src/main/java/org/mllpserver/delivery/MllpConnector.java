@@ -1,12 +1,16 @@
 package org.mllpserver.delivery;
 
 import org.mllpserver.mllp.MllpClient;
+import org.mllpserver.tls.TlsClient;
+import org.mllpserver.tls.TlsException;
 
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import javax.net.ssl.SSLContext;
 
 /**
  * Forwards each message over MLLP to {@code host:port}, exactly as received, and waits for the
@@ -27,11 +31,15 @@ public final class MllpConnector implements Connector {
 
     private final String name;
     private final ConnectorSettings.Mllp settings;
+    private final Optional<SSLContext> tls;
     private MllpClient client;
 
-    public MllpConnector(String name, ConnectorSettings.Mllp settings) {
+    /** Throws when the TLS files cannot be used (the message names the file and why). */
+    public MllpConnector(String name, ConnectorSettings.Mllp settings) throws TlsException {
         this.name = name;
         this.settings = settings;
+        this.tls = settings.tls() ? Optional.of(TlsClient.context(settings.caFile(), settings.certFile(), settings.keyFile()))
+                : Optional.empty();
     }
 
     @Override
@@ -44,10 +52,7 @@ public final class MllpConnector implements Connector {
         String acceptAck = acceptAckType(delivery.message().raw());
         byte[] reply;
         try {
-            if (client == null) {
-                client = MllpClient.connect(new InetSocketAddress(settings.host(), settings.port()), settings.connectTimeout(),
-                        settings.ackTimeout(), MAX_ACK_BYTES);
-            }
+            if (client == null) client = connect();
             client.send(delivery.message().raw());
             if (acceptAck.equals("NE")) return Outcome.DELIVERED; // it asks for no accept ACK: written is all we can know
             reply = client.awaitReply();
@@ -64,7 +69,17 @@ public final class MllpConnector implements Connector {
         return outcome;
     }
 
-    /** A failure to get an answer: each may be gone on the next attempt. */
+    private MllpClient connect() throws IOException {
+        if (tls.isEmpty()) {
+            return MllpClient.connect(new InetSocketAddress(settings.host(), settings.port()), settings.connectTimeout(),
+                    settings.ackTimeout(), MAX_ACK_BYTES);
+        }
+        // The handshake gets the connect timeout; the server's name is checked against its certificate.
+        return MllpClient.over(TlsClient.connect(tls.get(), settings.host(), settings.port(), settings.connectTimeout(),
+                settings.connectTimeout()), settings.ackTimeout(), MAX_ACK_BYTES);
+    }
+
+    /** A failure to get an answer: each may be gone on the next attempt (a TLS failure too: a certificate to fix). */
     private Outcome classify(IOException e) {
         String where = settings.host() + ":" + settings.port();
         if (e instanceof ConnectException) return new Outcome.Retryable("connection to " + where + " refused");

@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * One accepted message, four real downstreams: an HTTP server, PostgreSQL, a directory and an
  * MLLP peer each get it, with the record's id; a filter keeps one connector out.
  */
-class FanOutTest {
+public class FanOutTest {
 
     @TempDir
     Path dir;
@@ -91,7 +91,7 @@ class FanOutTest {
         }
     }
 
-    static void awaitDelivered(TestServer server, String connector, long n) throws InterruptedException {
+    public static void awaitDelivered(TestServer server, String connector, long n) throws InterruptedException {
         DispatcherStats stats = server.server().delivery().stats().get(connector);
         for (int i = 0; i < 3000 && stats.delivered() < n; i++) Thread.sleep(10); // bounded poll of an asynchronous outcome
         assertEquals(n, stats.delivered(), connector + ": " + stats.lastError());

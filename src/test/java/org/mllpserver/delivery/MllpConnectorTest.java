@@ -25,7 +25,7 @@ class MllpConnectorTest {
                 "ISO-8859-1", List.of("peer"), raw));
     }
 
-    private static MllpConnector connector(int port) {
+    private static MllpConnector connector(int port) throws Exception {
         return new MllpConnector("peer", new ConnectorSettings.Mllp("127.0.0.1", port, Duration.ofSeconds(2), Duration.ofMillis(300)));
     }
 
