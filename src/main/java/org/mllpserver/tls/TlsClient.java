@@ -68,13 +68,16 @@ public final class TlsClient {
      * Connects within {@code connectTimeout}, completes the handshake within {@code handshakeTimeout}
      * (a deadline for the whole handshake, not per read: a server that drips bytes does not extend
      * it), checks the server's certificate names {@code host} (HTTPS endpoint identification: a DNS
-     * or IP SAN) and returns the socket. On any failure the socket is closed.
+     * or IP SAN) and returns the socket. On any failure the socket is closed. Both timeouts must
+     * be positive: zero would mean "wait forever" to {@link Socket#connect(java.net.SocketAddress, int)}.
      */
     public static SSLSocket connect(SSLContext context, String host, int port, Duration connectTimeout, Duration handshakeTimeout)
             throws IOException {
+        requirePositive(connectTimeout, "connect timeout");
+        requirePositive(handshakeTimeout, "handshake timeout");
         Socket plain = new Socket();
         try {
-            plain.connect(new InetSocketAddress(host, port), Math.toIntExact(connectTimeout.toMillis()));
+            plain.connect(new InetSocketAddress(host, port), Math.max(1, (int) connectTimeout.toMillis()));
             SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, host, port, true);
             SSLParameters parameters = socket.getSSLParameters();
             parameters.setEndpointIdentificationAlgorithm("HTTPS");
@@ -85,6 +88,12 @@ public final class TlsClient {
         } catch (IOException | RuntimeException e) {
             closeAfterFailure(plain, e);
             throw e;
+        }
+    }
+
+    private static void requirePositive(Duration timeout, String what) {
+        if (timeout.isNegative() || timeout.isZero() || timeout.toMillis() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(what + " must be between 1 ms and " + Integer.MAX_VALUE + " ms, not " + timeout);
         }
     }
 

@@ -367,6 +367,12 @@ class TlsMaterialTest {
     }
 
     @Test
+    void aZeroTimeoutIsRefusedRatherThanTakenAsForever() {
+        assertThrows(IllegalArgumentException.class, () -> TlsClient.connect(anonymous, "localhost", 1, Duration.ZERO, TIMEOUT));
+        assertThrows(IllegalArgumentException.class, () -> TlsClient.connect(anonymous, "localhost", 1, TIMEOUT, Duration.ZERO));
+    }
+
+    @Test
     void aClientCertificateNeedsBothFiles() {
         TlsException e = assertThrows(TlsException.class,
                 () -> TlsClient.context(Optional.empty(), Optional.of(pki.clientCert()), Optional.empty()));
