@@ -108,13 +108,13 @@ public final class TlsClient {
         Thread.ofVirtual().name("tls-handshake-deadline " + peer).start(() -> closeAtDeadline(plain, timeout, settled, finished));
         try {
             socket.startHandshake();
-            if (!settled.compareAndSet(false, true)) throw timedOut(peer, timeout, null);
         } catch (IOException e) {
             if (!settled.compareAndSet(false, true)) throw timedOut(peer, timeout, e);
             throw e;
         } finally {
             finished.countDown();
         }
+        if (!settled.compareAndSet(false, true)) throw timedOut(peer, timeout, null); // done, but the watchdog closed it first
     }
 
     private static void closeAtDeadline(Socket plain, Duration timeout, AtomicBoolean settled, CountDownLatch finished) {
