@@ -65,9 +65,9 @@ final class Der {
         while (pos < content.length) {
             int tag = content[pos++] & 0xff;
             if ((tag & 0x1f) == 0x1f) throw new Malformed("multi-byte tag at offset " + (pos - 1));
-            long header = readLength(content, pos);
-            pos += (int) (header >>> 32);
-            int length = (int) header;
+            Length header = readLength(content, pos);
+            pos += header.bytes();
+            int length = header.value();
             if (length > content.length - pos) {
                 throw new Malformed("truncated: an element of " + length + " bytes with " + (content.length - pos) + " left");
             }
@@ -77,11 +77,13 @@ final class Der {
         return out;
     }
 
-    /** The length that starts at {@code pos}: (bytes it takes << 32) | length. */
-    private static long readLength(byte[] in, int pos) throws Malformed {
+    /** A length field: how many bytes it takes, and the length it says. */
+    private record Length(int bytes, int value) {}
+
+    private static Length readLength(byte[] in, int pos) throws Malformed {
         if (pos >= in.length) throw new Malformed("truncated: a tag without a length");
         int first = in[pos] & 0xff;
-        if (first < 0x80) return (1L << 32) | first;
+        if (first < 0x80) return new Length(1, first);
         int count = first & 0x7f;
         if (count == 0) throw new Malformed("indefinite length (BER, not DER)");
         if (count > MAX_LENGTH_BYTES) throw new Malformed("a length of " + count + " bytes");
@@ -89,7 +91,7 @@ final class Der {
         long length = 0;
         for (int i = 1; i <= count; i++) length = (length << 8) | (in[pos + i] & 0xff);
         if (length > Integer.MAX_VALUE) throw new Malformed("a length of " + length + " bytes");
-        return ((long) (count + 1) << 32) | length;
+        return new Length(count + 1, (int) length);
     }
 
     /** Tag, length and the concatenated parts. */

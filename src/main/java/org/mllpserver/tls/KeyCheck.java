@@ -7,6 +7,7 @@ import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.Signature;
 import java.security.cert.X509Certificate;
+import java.security.interfaces.RSAKey;
 import java.security.spec.MGF1ParameterSpec;
 import java.security.spec.PSSParameterSpec;
 import java.time.Instant;
@@ -59,7 +60,7 @@ final class KeyCheck {
         if (!family(key.getAlgorithm()).equals(family(publicKey.getAlgorithm()))) return false;
         byte[] signature = sign(key, keyFile);
         try {
-            Signature verifier = signature(publicKey.getAlgorithm());
+            Signature verifier = signature(key);
             verifier.initVerify(publicKey);
             verifier.update(PROBE);
             return verifier.verify(signature);
@@ -70,7 +71,7 @@ final class KeyCheck {
 
     private static byte[] sign(PrivateKey key, Path keyFile) throws TlsException {
         try {
-            Signature signer = signature(key.getAlgorithm());
+            Signature signer = signature(key);
             signer.initSign(key);
             signer.update(PROBE);
             return signer.sign();
@@ -87,19 +88,25 @@ final class KeyCheck {
         };
     }
 
-    private static Signature signature(String keyAlgorithm) throws GeneralSecurityException {
-        return switch (family(keyAlgorithm)) {
+    /** A signature this key can make; verifying with the same algorithm and parameters. */
+    private static Signature signature(PrivateKey key) throws GeneralSecurityException {
+        return switch (family(key.getAlgorithm())) {
             case "RSA" -> Signature.getInstance("SHA256withRSA");
             case "EC" -> Signature.getInstance("SHA256withECDSA");
             case "EdDSA" -> Signature.getInstance("EdDSA");
-            case "RSASSA-PSS" -> pss();
-            default -> throw new GeneralSecurityException("no signature for " + keyAlgorithm + " keys");
+            case "RSASSA-PSS" -> pss(key);
+            default -> throw new GeneralSecurityException("no signature for " + key.getAlgorithm() + " keys");
         };
     }
 
-    private static Signature pss() throws GeneralSecurityException {
+    /** A PSS key may be restricted to its own parameters; otherwise SHA-256 with MGF1-SHA-256, as TLS uses. */
+    private static Signature pss(PrivateKey key) throws GeneralSecurityException {
         Signature pss = Signature.getInstance("RSASSA-PSS");
-        pss.setParameter(new PSSParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, 32, PSSParameterSpec.TRAILER_FIELD_BC));
+        if (key instanceof RSAKey rsa && rsa.getParams() instanceof PSSParameterSpec own) {
+            pss.setParameter(own);
+        } else {
+            pss.setParameter(new PSSParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, 32, PSSParameterSpec.TRAILER_FIELD_BC));
+        }
         return pss;
     }
 }

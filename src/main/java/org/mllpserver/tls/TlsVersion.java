@@ -4,7 +4,7 @@ import java.util.Locale;
 
 /**
  * The lowest TLS version the server accepts ({@code TLS_MIN_VERSION}). Older versions (1.0, 1.1)
- * are not offered at all: they lack AEAD suites and are deprecated by RFC 8996.
+ * are not offered at all: they lack AEAD suites and are deprecated by RFC 8996. Immutable.
  */
 public enum TlsVersion {
     TLS_1_2,

@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * <li>"Test CA" and, signed by it: a server certificate for localhost (SAN DNS:localhost,
  *     IP:127.0.0.1) with its key in PKCS#8, PKCS#1 and two encrypted forms; a client certificate
  *     "CN=lab-analyser,O=Test Hospital" (SAN DNS:lab1.test); an EC P-256 server certificate with
- *     its key in PKCS#8 and SEC1; an Ed25519 server certificate; the server key's certificate
+ *     its key in PKCS#8 and SEC1; Ed25519 and RSASSA-PSS server certificates; the server key's certificate
  *     expired (2020) and not yet valid (2040), made with {@code openssl ca}, since {@code openssl
  *     x509} 3.0 cannot set dates.</li>
  * <li>"Other CA", independent, and a client certificate signed by it.</li>
@@ -113,6 +113,9 @@ public final class TestPki {
     public Path ecServerKeySec1() { return file("ec-server-sec1.key"); }
     public Path ed25519Cert() { return file("ed25519.pem"); }
     public Path ed25519Key() { return file("ed25519.key"); }
+    /** An RSASSA-PSS key (PKCS#8 OID 1.2.840.113549.1.1.10, usable only for PSS signatures) and its certificate. */
+    public Path rsaPssCert() { return file("rsa-pss.pem"); }
+    public Path rsaPssKey() { return file("rsa-pss.key"); }
     /** The server key's certificate, valid 2020-01-01 to 2021-01-01. */
     public Path expiredCert() { return file("expired.pem"); }
     /** The server key's certificate, valid from 2040-01-01. */
@@ -131,7 +134,7 @@ public final class TestPki {
         for (String ca : List.of("ca", "other-ca")) {
             String name = ca.equals("ca") ? "Test CA" : "Other CA";
             rsaKey(ca + ".key");
-            run("req", "-x509", "-new", "-key", ca + ".key", "-subj", "/CN=" + name + "/O=mllp-server tests", "-days", "2",
+            run("req", "-x509", "-new", "-key", ca + ".key", "-subj", "/O=mllp-server tests/CN=" + name, "-days", "2",
                     "-config", "ext.cnf", "-extensions", "ca", "-out", ca + ".pem");
         }
     }
@@ -146,13 +149,15 @@ public final class TestPki {
         run("ec", "-in", "ec-server.key", "-out", "ec-server-sec1.key");
         run("genpkey", "-algorithm", "ed25519", "-out", "ed25519.key");
         sign("ed25519", "/CN=localhost", "ca", "server");
+        run("genpkey", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rsa-pss.key");
+        sign("rsa-pss", "/CN=localhost", "ca", "server");
     }
 
     private void makeClients() throws IOException, InterruptedException {
         rsaKey("client.key");
-        sign("client", "/CN=lab-analyser/O=Test Hospital", "ca", "client");
+        sign("client", "/O=Test Hospital/CN=lab-analyser", "ca", "client");
         rsaKey("other-client.key");
-        sign("other-client", "/CN=lab-analyser/O=Other Hospital", "other-ca", "client");
+        sign("other-client", "/O=Other Hospital/CN=lab-analyser", "other-ca", "client");
     }
 
     /** Encrypted keys, and certificates outside their validity, for the server key. */
@@ -185,8 +190,20 @@ public final class TestPki {
                 "-extfile", "ext.cnf", "-extensions", section, "-out", name + ".pem");
     }
 
+    /** How an openssl command ended: its exit code and its output (stdout and stderr together). */
+    public record Completed(int exit, String output) {}
+
     /** Runs openssl in the directory, bounded; fails with its output when it fails. */
     public String run(String... arguments) throws IOException, InterruptedException {
+        Completed completed = runAllowingFailure(arguments);
+        if (completed.exit() != 0) {
+            throw new IOException("openssl " + String.join(" ", arguments) + " failed (" + completed.exit() + "):\n" + completed.output());
+        }
+        return completed.output();
+    }
+
+    /** Runs openssl in the directory with empty input, bounded by a timeout; an exit code other than 0 is returned, not thrown. */
+    public Completed runAllowingFailure(String... arguments) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(openssl().toString()));
         command.addAll(List.of(arguments));
         Path log = Files.createTempFile(dir, "openssl-", ".log");
@@ -199,7 +216,6 @@ public final class TestPki {
         }
         String output = Files.readString(log, StandardCharsets.ISO_8859_1);
         Files.delete(log);
-        if (process.exitValue() != 0) throw new IOException(String.join(" ", command) + " failed (" + process.exitValue() + "):\n" + output);
-        return output;
+        return new Completed(process.exitValue(), output);
     }
 }

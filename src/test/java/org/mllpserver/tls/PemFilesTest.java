@@ -45,7 +45,7 @@ class PemFilesTest {
         List<X509Certificate> chain = PemFiles.certificates(pki.serverChain());
         assertEquals(2, chain.size());
         assertEquals("CN=localhost", chain.get(0).getSubjectX500Principal().getName());
-        assertEquals("O=mllp-server tests,CN=Test CA", chain.get(1).getSubjectX500Principal().getName());
+        assertEquals("CN=Test CA,O=mllp-server tests", chain.get(1).getSubjectX500Principal().getName());
     }
 
     /** A key form openssl writes, the certificate it belongs to, and the algorithm the JDK reports. */
@@ -62,7 +62,8 @@ class PemFilesTest {
                 new KeyForm("PKCS#1 RSA", TestPki::serverCert, TestPki::serverKeyPkcs1, "RSA"),
                 new KeyForm("PKCS#8 EC", TestPki::ecServerCert, TestPki::ecServerKey, "EC"),
                 new KeyForm("SEC1 EC", TestPki::ecServerCert, TestPki::ecServerKeySec1, "EC"),
-                new KeyForm("PKCS#8 Ed25519", TestPki::ed25519Cert, TestPki::ed25519Key, "EdDSA"));
+                new KeyForm("PKCS#8 Ed25519", TestPki::ed25519Cert, TestPki::ed25519Key, "EdDSA"),
+                new KeyForm("PKCS#8 RSASSA-PSS", TestPki::rsaPssCert, TestPki::rsaPssKey, "RSASSA-PSS"));
     }
 
     @ParameterizedTest(name = "{0}")
