@@ -119,26 +119,48 @@ public final class ConfigLoader {
         if (cert.isEmpty() && key.isEmpty()) {
             for (Variable v : List.of(Variable.TLS_CLIENT_CA, Variable.TLS_LISTEN_ADDR, Variable.TLS_ALLOWED_CLIENTS)) {
                 String value = env.get(v.name());
-                if (value != null && !value.isBlank()) problems.add(v.name() + " is set, but TLS is off: set TLS_CERT_FILE and TLS_KEY_FILE");
+                boolean reported = problems.stream().anyMatch(p -> p.startsWith(v.name() + "="));
+                if (value != null && !value.isBlank() && !reported) {
+                    problems.add(v.name() + " is set, but TLS is off: set TLS_CERT_FILE and TLS_KEY_FILE");
+                }
             }
             return Optional.empty();
         }
         if (cert.isEmpty() || key.isEmpty()) {
-            problems.add("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE (" + (cert.isEmpty() ? "TLS_CERT_FILE" : "TLS_KEY_FILE") + " is not set)");
+            problems.add((cert.isEmpty() ? "TLS_KEY_FILE is set but TLS_CERT_FILE is not" : "TLS_CERT_FILE is set but TLS_KEY_FILE is not")
+                    + ": TLS needs both");
             return Optional.empty();
         }
         Optional<Path> ca = clientCa.isEmpty() ? Optional.empty() : Optional.of(Path.of(clientCa));
         if (!allowedText.isEmpty() && ca.isEmpty()) {
             problems.add("TLS_ALLOWED_CLIENTS needs TLS_CLIENT_CA: without client certificates there is no one to allow");
         }
+        java.util.function.Predicate<javax.net.ssl.SSLSession> allowed = null;
         try {
-            java.util.function.Predicate<javax.net.ssl.SSLSession> allowed = PeerIdentity.allowed(allowedText);
+            allowed = PeerIdentity.allowed(allowedText);
+        } catch (TlsException e) {
+            problems.add("TLS_ALLOWED_CLIENTS='" + allowedText + "' " + e.getMessage());
+        }
+        boolean readable = readable(Variable.TLS_CERT_FILE, cert) & readable(Variable.TLS_KEY_FILE, key)
+                & (clientCa.isEmpty() || readable(Variable.TLS_CLIENT_CA, clientCa));
+        if (!readable || allowed == null) return Optional.empty();
+        try {
             TlsMaterial material = TlsMaterial.load(Path.of(cert), Path.of(key), ca, minimum);
             return Optional.of(new TlsSettings(Path.of(cert), Path.of(key), ca, minimum, address, allowed, watch, handshake, material));
         } catch (TlsException e) {
-            problems.add("TLS: " + e.getMessage());
+            problems.add("TLS_CERT_FILE/TLS_KEY_FILE" + (ca.isPresent() ? "/TLS_CLIENT_CA" : "") + ": " + e.getMessage());
             return Optional.empty();
         }
+    }
+
+    private boolean readable(Variable variable, String file) {
+        try {
+            if (java.nio.file.Files.isReadable(Path.of(file)) && java.nio.file.Files.isRegularFile(Path.of(file))) return true;
+        } catch (java.nio.file.InvalidPathException e) {
+            // reported below
+        }
+        problems.add(variable.name() + "='" + file + "' cannot be read (no such file, or not readable by this user)");
+        return false;
     }
 
     private RetryPolicy retryDefaults() {

@@ -48,7 +48,7 @@ class TlsEndToEndTest {
 
     @BeforeAll
     static void makeCertificates() throws Exception {
-        pki = TestPki.create(dir.resolve("pki"));
+        pki = TestPki.create(java.nio.file.Files.createDirectories(dir.resolve("pki")));
     }
 
     private static String[] mtls(String... more) {
@@ -197,6 +197,24 @@ class TlsEndToEndTest {
         }
     }
 
+    @Test
+    void tlsWatchReloadsWhenTheFilesChangeOnDisk() throws Exception {
+        Path cert = dir.resolve("watched-cert.pem");
+        Path key = dir.resolve("watched-key.pem");
+        Files.copy(pki.serverChain(), cert, StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(pki.serverKey(), key, StandardCopyOption.REPLACE_EXISTING);
+        var settings = ConfigLoader.load(Map.of("TLS_CERT_FILE", cert.toString(), "TLS_KEY_FILE", key.toString(), "TLS_WATCH", "true"))
+                .tls().orElseThrow();
+        TlsAcceptor acceptor = new TlsAcceptor(settings);
+        var before = acceptor.material();
+        acceptor.reloadIfChanged();
+        assertTrue(before == acceptor.material(), "unchanged files: nothing reloaded");
+        Files.copy(pki.ecServerCert(), cert, StandardCopyOption.REPLACE_EXISTING); // as a Kubernetes secret update swaps them
+        Files.copy(pki.ecServerKey(), key, StandardCopyOption.REPLACE_EXISTING);
+        acceptor.reloadIfChanged();
+        assertEquals("EC", acceptor.material().chain().getFirst().getPublicKey().getAlgorithm());
+    }
+
     private static String serverKeyAlgorithm(int port) throws Exception {
         SSLContext trusting = TlsClient.context(Optional.of(pki.caCert()), Optional.empty(), Optional.empty());
         try (SSLSocket socket = TlsClient.connect(trusting, "localhost", port, Duration.ofSeconds(5), Duration.ofSeconds(5))) {
@@ -224,7 +242,7 @@ class TlsEndToEndTest {
                 "TLS_CERT_FILE", pki.serverCert().toString(), "TLS_KEY_FILE", pki.clientKey().toString())));
         assertTrue(mismatch.getMessage().contains("does not match"), mismatch.getMessage());
         ConfigException half = assertThrows(ConfigException.class, () -> ConfigLoader.load(Map.of("TLS_CERT_FILE", pki.serverCert().toString())));
-        assertTrue(half.getMessage().contains("both TLS_CERT_FILE and TLS_KEY_FILE"), half.getMessage());
+        assertTrue(half.getMessage().contains("TLS_KEY_FILE is not: TLS needs both"), half.getMessage());
         ConfigException missing = assertThrows(ConfigException.class, () -> ConfigLoader.load(Map.of(
                 "TLS_CERT_FILE", dir.resolve("nope.pem").toString(), "TLS_KEY_FILE", pki.serverKey().toString())));
         assertTrue(missing.getMessage().contains("nope.pem"), missing.getMessage());
