@@ -187,6 +187,7 @@ final class Dispatcher implements Runnable {
                 switch (outcomes.get(i)) {
                     case Outcome.Delivered delivered -> {
                         stats.delivered.incrementAndGet();
+                        stats.changed();
                         advance(delivery.position());
                         attempts = 0;
                         next++;
@@ -229,6 +230,7 @@ final class Dispatcher implements Runnable {
             try {
                 deadLetters.add(connector.name(), attempts, reason, delivery);
                 stats.deadLetters.incrementAndGet();
+                stats.changed();
                 LOG.log(WARNING, "connector {0}: record {1} (control id {2}) is a dead letter after {3} attempt(s): {4}",
                         connector.name(), delivery.message().id(), Problem.controlIdForLog(delivery.message().controlId()), attempts, reason);
                 advance(delivery.position());

@@ -18,6 +18,26 @@ public final class DispatcherStats {
         return delivered.get();
     }
 
+    /** Called after each outcome: wakes those waiting in {@link #awaitOutcomes}. */
+    synchronized void changed() {
+        notifyAll();
+    }
+
+    /**
+     * Waits until at least {@code delivered} records were delivered and {@code dead} became dead
+     * letters, or {@code timeout} passes; true when they were. For operators' tools and tests that
+     * must know delivery happened without polling.
+     */
+    public synchronized boolean awaitOutcomes(long delivered, long dead, java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (this.delivered.get() < delivered || deadLetters.get() < dead) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return false;
+            wait(Math.max(1, left / 1_000_000));
+        }
+        return true;
+    }
+
     /** Attempts that did not deliver (each retry and each final failure). */
     public long failedAttempts() {
         return failedAttempts.get();

@@ -116,7 +116,7 @@ class DeliveryCrashTest {
                     // the connector creates the table on its first delivery
                 }
                 if (ids.size() >= n) break;
-                Thread.sleep(10);
+                Thread.sleep(10); // the child process writes to PostgreSQL: its table is polled, bounded (30 s)
             }
             return ids;
         }

@@ -77,7 +77,7 @@ class DeliveryRecoveryTest {
             try {
                 for (int i = 1; i <= 3; i++) journal.append(RecordType.MESSAGE, message("B-" + i, "buggy").encode());
                 DispatcherStats stats = service.stats().get("buggy");
-                for (int i = 0; i < 1000 && stats.delivered() < 3; i++) Thread.sleep(10); // bounded poll; the stall pauses 1 s
+                assertTrue(stats.awaitOutcomes(3, 0, WAIT), "delivered after the stall (it pauses 1 s)");
                 assertEquals(List.of("B-1", "B-2", "B-3"), delivered, "B-2 was tried again after the stall, in order");
                 assertEquals("running", stats.state());
             } finally {
@@ -95,7 +95,7 @@ class DeliveryRecoveryTest {
             DeliveryTest.sendAll(server, List.of("BAD-1", "BAD-2"));
             easy.awaitReceived(2, WAIT);
             DeadLetterQueue dlq = server.server().deadLetters();
-            for (int i = 0; i < 2000 && dlq.list().size() < 2; i++) Thread.sleep(10); // bounded poll
+            assertTrue(server.server().delivery().stats().get("peer").awaitOutcomes(0, 2, WAIT));
             UUID first = dlq.list().get(0).deadLetter().id();
             UUID second = dlq.list().get(1).deadLetter().id();
 

@@ -160,12 +160,12 @@ class DeliveryTest {
     /** Bounded poll: the dispatcher handles an ACK after the peer sent it. */
     static void awaitDelivered(TestServer server, long n) throws InterruptedException {
         DispatcherStats stats = server.server().delivery().stats().get("peer");
-        for (int i = 0; i < 2000 && stats.delivered() < n; i++) Thread.sleep(10);
+        assertTrue(stats.awaitOutcomes(n, 0, WAIT), stats.delivered() + " delivered");
         assertEquals(n, stats.delivered());
     }
 
     private static void awaitDeadLetters(TestServer server, int n) throws InterruptedException {
-        for (int i = 0; i < 2000 && server.server().deadLetters().list().size() < n; i++) Thread.sleep(10); // bounded poll of an async outcome
+        assertTrue(server.server().delivery().stats().get("peer").awaitOutcomes(0, n, WAIT));
         assertEquals(n, server.server().deadLetters().list().size());
     }
 

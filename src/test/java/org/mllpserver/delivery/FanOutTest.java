@@ -93,7 +93,6 @@ public class FanOutTest {
 
     public static void awaitDelivered(TestServer server, String connector, long n) throws InterruptedException {
         DispatcherStats stats = server.server().delivery().stats().get(connector);
-        for (int i = 0; i < 3000 && stats.delivered() < n; i++) Thread.sleep(10); // bounded poll of an asynchronous outcome
-        assertEquals(n, stats.delivered(), connector + ": " + stats.lastError());
+        assertTrue(stats.awaitOutcomes(n, 0, Duration.ofSeconds(30)), connector + ": " + stats.delivered() + " delivered; " + stats.lastError());
     }
 }
