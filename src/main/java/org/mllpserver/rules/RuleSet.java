@@ -90,6 +90,7 @@ public final class RuleSet {
     public record Failed(String expression, String reason) implements Verdict {}
 
     private static final ScopedValue<ParsedMessage> CURRENT = ScopedValue.newInstance();
+    private static final Accepted NOTHING_TO_DO = new Accepted(List.of());
     private static final String FIELD_FUNCTION = "field";
     private static final Map<String, FieldPath> PATHS = new ConcurrentHashMap<>();
     private static final int MAX_CACHED_PATHS = 10_000;
@@ -139,6 +140,7 @@ public final class RuleSet {
 
     /** Runs every rule; if all pass, every filter. Never throws. */
     public Verdict evaluate(ParsedMessage message) {
+        if (rules.isEmpty() && filters.isEmpty()) return NOTHING_TO_DO;
         Map<String, Object> vars = Facts.of(message, usedVariables);
         List<String> failed = new ArrayList<>();
         for (Compiled rule : rules) {
