@@ -31,7 +31,17 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        hardenTls();
         System.exit(run(args, System.getenv(), System.out, System.err));
+    }
+
+    /**
+     * Before any TLS class loads: refuse client-initiated TLS 1.2 renegotiation (the JDK allows it
+     * by default), which would let a client change its certificate after TLS_ALLOWED_CLIENTS was
+     * checked, or keep an idle connection busy.
+     */
+    static void hardenTls() {
+        System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
     }
 
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
@@ -67,9 +77,16 @@ public final class Main {
         System.Logger log = System.getLogger(Main.class.getName());
         CountDownLatch stopRequested = new CountDownLatch(1);
         Signals.onTermination(stopRequested::countDown, () -> Runtime.getRuntime().halt(EXIT_INTERRUPTED));
+        // Installed before the (possibly long) start: the JVM's default for SIGHUP would stop the process.
+        java.util.concurrent.atomic.AtomicReference<Server> started = new java.util.concurrent.atomic.AtomicReference<>();
+        Signals.onHangup(() -> Thread.ofVirtual().start(() -> {
+            Server s = started.get();
+            if (s == null) log.log(System.Logger.Level.WARNING, "SIGHUP before the server finished starting: nothing reloaded");
+            else s.reloadTls("SIGHUP");
+        }));
         try {
             Server server = Server.start(config, Clock.systemDefaultZone());
-            Signals.onHangup(() -> Thread.ofVirtual().start(() -> server.reloadTls("SIGHUP")));
+            started.set(server);
             stopRequested.await();
             server.stop();
             return EXIT_OK;

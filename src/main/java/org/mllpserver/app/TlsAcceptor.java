@@ -40,6 +40,9 @@ final class TlsAcceptor implements SocketUpgrade {
 
     private static final System.Logger LOG = System.getLogger(TlsAcceptor.class.getName());
 
+    /** One daemon thread closes sockets whose handshake outlived its deadline (shared by every TLS listener). */
+    private static final java.util.concurrent.ScheduledThreadPoolExecutor DEADLINES = deadlines();
+
     private final TlsSettings settings;
     private final AtomicReference<TlsMaterial> current;
     private volatile String fingerprint;
@@ -55,14 +58,30 @@ final class TlsAcceptor implements SocketUpgrade {
     @Override
     public Upgraded upgrade(Socket accepted) throws IOException {
         SSLSocket ssl = current.get().wrap(accepted);
-        ssl.setSoTimeout((int) Math.clamp(settings.handshakeTimeout().toMillis(), 1, Integer.MAX_VALUE));
+        long timeoutMillis = Math.clamp(settings.handshakeTimeout().toMillis(), 1, Integer.MAX_VALUE);
+        ssl.setSoTimeout((int) timeoutMillis);
+        // The socket timeout starts again with every byte; a client trickling its handshake must still
+        // finish by the deadline, so a watchdog closes the socket when it passes.
+        java.util.concurrent.atomic.AtomicBoolean expired = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ScheduledFuture<?> watchdog = DEADLINES.schedule(() -> {
+            expired.set(true);
+            try {
+                accepted.close();
+            } catch (IOException ignored) {
+                // closing a connection that ran out of time
+            }
+        }, timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
         try {
             ssl.startHandshake();
-        } catch (SocketTimeoutException e) {
-            throw new IOException("no TLS handshake within TLS_HANDSHAKE_TIMEOUT (" + settings.handshakeTimeout().toMillis() + " ms)", e);
-        } catch (SSLException e) {
+        } catch (IOException e) {
+            if (expired.get() || e instanceof SocketTimeoutException) {
+                throw new IOException("no TLS handshake within TLS_HANDSHAKE_TIMEOUT (" + timeoutMillis + " ms)", e);
+            }
             throw new IOException(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(), e);
+        } finally {
+            watchdog.cancel(false);
         }
+        if (expired.get()) throw new IOException("no TLS handshake within TLS_HANDSHAKE_TIMEOUT (" + timeoutMillis + " ms)");
         SSLSession session = ssl.getSession();
         String identity = PeerIdentity.of(session);
         if (!settings.allowed().test(session)) {
@@ -71,27 +90,39 @@ final class TlsAcceptor implements SocketUpgrade {
         return new Upgraded(ssl, identity);
     }
 
-    /** Loads the files again; on success new connections use them, on failure the old material stays. */
-    boolean reload(String why) {
+    private static java.util.concurrent.ScheduledThreadPoolExecutor deadlines() {
+        var executor = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("tls-deadlines").daemon(true).factory());
+        executor.setRemoveOnCancelPolicy(true); // most handshakes finish: their watchdogs must not pile up
+        return executor;
+    }
+
+    /**
+     * Loads the files again; on success new connections use them, on failure the old material
+     * stays. Serialized (SIGHUP and TLS_WATCH may ask at once), and the fingerprint is taken
+     * before the files are read, so a change during the load is seen by the next watch.
+     */
+    synchronized boolean reload(String why) {
+        String before = filesFingerprint();
         try {
             TlsMaterial next = TlsMaterial.load(settings.certFile(), settings.keyFile(), settings.clientCaFile(), settings.minimum());
             current.set(next);
-            fingerprint = filesFingerprint();
+            fingerprint = before;
             LOG.log(INFO, "TLS reloaded ({0}): {1}; connections already open keep the old certificate", why, next.describe());
             return true;
-        } catch (TlsException e) {
+        } catch (TlsException | RuntimeException e) {
+            fingerprint = before; // a broken new file is reported once, not every 10 s
             LOG.log(WARNING, "TLS reload ({0}) failed, keeping the current certificate ({1}): {2}", why, current.get().describe(),
                     e.getMessage());
             return false;
         }
     }
 
-    /** For TLS_WATCH: reloads when any of the files' contents changed since the last load. */
-    void reloadIfChanged() {
-        String now = filesFingerprint();
-        if (!now.equals(fingerprint)) {
-            fingerprint = now; // a broken new file is reported once, not every 10 s
-            reload("the files changed");
+    /** For TLS_WATCH: reloads when any of the files' contents changed since the last load. Never throws (it runs on a schedule). */
+    synchronized void reloadIfChanged() {
+        try {
+            if (!filesFingerprint().equals(fingerprint)) reload("the files changed");
+        } catch (RuntimeException e) {
+            LOG.log(WARNING, "TLS_WATCH: checking the files failed: {0}", e.toString());
         }
     }
 

@@ -137,6 +137,9 @@ public final class ConfigLoader {
         }
         java.util.function.Predicate<javax.net.ssl.SSLSession> allowed = null;
         try {
+            if (!allowedText.isEmpty() && allowedText.replace(";", "").isBlank()) {
+                throw new TlsException("names no client (it would allow every one): list subjects or SANs, or leave it unset");
+            }
             allowed = PeerIdentity.allowed(allowedText);
         } catch (TlsException e) {
             problems.add("TLS_ALLOWED_CLIENTS='" + allowedText + "' " + e.getMessage());

@@ -6,7 +6,7 @@ package org.mllpserver.config;
  */
 public enum Variable {
     LISTEN_ADDR(":2575", "MLLP listen address: `:2575`, `127.0.0.1:2575` or `[::1]:2575`"),
-    MAX_CONNECTIONS("0", "open connections at once; 0 = no limit. A connection over the limit is closed at once and counted"),
+    MAX_CONNECTIONS("0", "open connections at once, per listener (plain and TLS each); 0 = no limit. A connection over the limit is closed at once and counted"),
     IDLE_TIMEOUT("30s", "close a connection on which no frame starts for this long"),
     FRAME_TIMEOUT("60s", "close a connection whose started frame is not complete this long after its start byte"),
     MAX_FRAME_SIZE("4MiB", "largest frame accepted; a bigger one is refused (NAK when MSH-10 is readable) and the connection closed"),

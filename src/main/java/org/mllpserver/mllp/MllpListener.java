@@ -58,6 +58,15 @@ public final class MllpListener {
     /** The part of the drain timeout kept for force-closed connections to finish their cleanup. */
     private static final Duration FORCED_CLOSE_MARGIN = Duration.ofSeconds(1);
 
+    /** Closes TLS connections whose read outlived the frame reader's deadline (see Connection.readBefore). */
+    private static final java.util.concurrent.ScheduledThreadPoolExecutor READ_DEADLINES = readDeadlines();
+
+    private static java.util.concurrent.ScheduledThreadPoolExecutor readDeadlines() {
+        var executor = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("mllp-read-deadlines").daemon(true).factory());
+        executor.setRemoveOnCancelPolicy(true);
+        return executor;
+    }
+
     private final String name;
     private final ServerSocket serverSocket;
     private final Limits limits;
@@ -225,6 +234,8 @@ public final class MllpListener {
         private static final int BUSY = 0;
         private static final int IDLE = 1;
         private static final int CLOSING = 2;
+        /** In the TLS handshake: nothing of the sender's is in flight, so a drain may close it. */
+        private static final int HANDSHAKING = 3;
 
         private final long id;
         /** The accepted socket until the upgrade, then the upgraded one (an SSLSocket over it). */
@@ -270,8 +281,16 @@ public final class MllpListener {
         /** Runs the listener's upgrade (a TLS handshake); false, with the reason, when the connection must close. */
         private boolean upgrade() {
             if (upgrade == SocketUpgrade.PLAIN) return true;
+            if (!state.compareAndSet(BUSY, HANDSHAKING) || draining && state.compareAndSet(HANDSHAKING, CLOSING)) {
+                closedBecause = "closed before its TLS handshake: server is shutting down";
+                return false;
+            }
             try {
                 SocketUpgrade.Upgraded upgraded = upgrade.upgrade(socket);
+                if (!state.compareAndSet(HANDSHAKING, BUSY)) { // the drain closed it meanwhile
+                    closedBecause = "closed during its TLS handshake: server is shutting down";
+                    return false;
+                }
                 socket = upgraded.socket();
                 peer = new Peer(id, peer.remoteAddress(), upgraded.identity());
                 if (!upgraded.identity().isEmpty()) LOG.log(INFO, "{0}: client certificate {1}", peer, upgraded.identity());
@@ -286,9 +305,10 @@ public final class MllpListener {
         private String serve() throws IOException {
             var in = socket.getInputStream();
             var out = socket.getOutputStream();
+            boolean upgraded = upgrade != SocketUpgrade.PLAIN;
             FrameReader frames = new FrameReader((buffer, offset, length, timeout) -> {
                 socket.setSoTimeout(timeoutMillis(timeout));
-                return in.read(buffer, offset, length);
+                return upgraded ? readBefore(in, buffer, offset, length, timeout) : in.read(buffer, offset, length);
             }, limits.maxFrameBytes(), limits.idleTimeout(), limits.frameTimeout(), nanoClock, () -> state.set(BUSY));
             this.reader = frames;
             while (true) {
@@ -328,6 +348,23 @@ public final class MllpListener {
             }
         }
 
+        /**
+         * A read on a TLS socket returns only when a whole TLS record is in, and each byte of it
+         * starts the socket timeout again: a sender trickling bytes would never meet IDLE_TIMEOUT or
+         * FRAME_TIMEOUT. A watchdog closes the socket when the time the frame reader allows is up.
+         */
+        private int readBefore(java.io.InputStream in, byte[] buffer, int offset, int length, Duration timeout) throws IOException {
+            java.util.concurrent.ScheduledFuture<?> watchdog = READ_DEADLINES.schedule(() -> {
+                closedBecause = "no MLLP data within IDLE_TIMEOUT/FRAME_TIMEOUT (" + timeout.toMillis() + " ms) on a TLS connection";
+                closeQuietly(socket);
+            }, Math.max(1, timeout.toMillis()), java.util.concurrent.TimeUnit.MILLISECONDS);
+            try {
+                return in.read(buffer, offset, length);
+            } finally {
+                watchdog.cancel(false);
+            }
+        }
+
         private void reply(java.io.OutputStream out, java.util.Optional<byte[]> payload) throws IOException {
             if (payload.isEmpty()) return;
             out.write(FrameReader.frame(payload.get()));
@@ -341,10 +378,13 @@ public final class MllpListener {
                     + " further junk on this connection is only counted", peer, String.valueOf(frames.junkBytes()));
         }
 
-        /** Drain: a connection waiting for a frame that has not started is closed now. */
+        /** Drain: a connection waiting for a frame that has not started, or still in its TLS handshake, is closed now. */
         void closeIfWaitingForFrame() {
             if (state.compareAndSet(IDLE, CLOSING)) {
                 closedBecause = "closed while idle: server is shutting down";
+                closeQuietly(socket);
+            } else if (state.compareAndSet(HANDSHAKING, CLOSING)) {
+                closedBecause = "closed during its TLS handshake: server is shutting down";
                 closeQuietly(socket);
             }
         }

@@ -34,8 +34,19 @@ public final class PeerIdentity {
      */
     public static String of(SSLSession session) {
         return leaf(session)
-                .map(c -> "subject=" + CertificateText.subject(c) + "; san=" + String.join(",", CertificateText.subjectAltNames(c)))
+                .map(c -> printable("subject=" + CertificateText.subject(c) + "; san=" + String.join(",", CertificateText.subjectAltNames(c))))
                 .orElse("");
+    }
+
+    /** Control characters (a certificate may hold them in a value) as \\uXXXX: the identity goes into logs and records. */
+    private static String printable(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isISOControl(c)) out.append(String.format("\\u%04x", (int) c));
+            else out.append(c);
+        }
+        return out.toString();
     }
 
     /**

@@ -82,6 +82,8 @@ public final class TlsClient {
             SSLParameters parameters = socket.getSSLParameters();
             parameters.setEndpointIdentificationAlgorithm("HTTPS");
             parameters.setProtocols(TlsVersion.TLS_1_2.protocols());
+            // Our server's suites, not the JDK's defaults (which include CBC and finite-field DHE for 1.2).
+            parameters.setCipherSuites(TlsMaterial.enabledSuites(context, TlsVersion.TLS_1_2));
             socket.setSSLParameters(parameters);
             handshake(socket, plain, handshakeTimeout, host + ":" + port);
             return socket;

@@ -90,7 +90,8 @@ public final class TlsMaterial {
         }
     }
 
-    private static String[] enabledSuites(SSLContext context, TlsVersion minimum) {
+    /** The suites both our server and our clients enable (only AEAD with forward secrecy for 1.2). */
+    static String[] enabledSuites(SSLContext context, TlsVersion minimum) {
         Set<String> supported = Set.of(context.getSupportedSSLParameters().getCipherSuites());
         Stream<String> wanted = minimum == TlsVersion.TLS_1_2
                 ? Stream.concat(TLS_13_SUITES.stream(), TLS_12_SUITES.stream())

@@ -145,6 +145,65 @@ class TlsEndToEndTest {
         }
     }
 
+    @Test
+    void aTricklingHandshakeOrAnIdleTricklingConnectionIsClosedAtItsDeadline() throws Exception {
+        try (TestServer server = TestServer.start(mtls("IDLE_TIMEOUT", "1s", "FRAME_TIMEOUT", "1s"))) {
+            int port = server.server().tlsPort();
+            // A handshake record that declares 16 KiB, sent a byte every 200 ms: each byte would restart a socket timeout.
+            try (Socket raw = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                assertTrue(closedWhileTrickling(raw, new byte[]{0x16, 0x03, 0x01, 0x40, 0x00}), "handshake deadline (500 ms) not enforced");
+            }
+            // After a good handshake, a data record trickled the same way must still meet IDLE_TIMEOUT.
+            Socket plain = new Socket(InetAddress.getLoopbackAddress(), port);
+            try (SSLSocket tls = (SSLSocket) client(true, false).getSocketFactory().createSocket(plain, "localhost", port, true)) {
+                tls.startHandshake();
+                assertTrue(closedWhileTrickling(plain, new byte[]{0x17, 0x03, 0x03, 0x40, 0x00}), "IDLE_TIMEOUT (1 s) not enforced on TLS");
+            }
+        }
+    }
+
+    /** Writes the header, then a byte every 200 ms for up to 5 s; true when the server closed the connection meanwhile. */
+    private static boolean closedWhileTrickling(Socket socket, byte[] header) throws InterruptedException {
+        try {
+            var out = socket.getOutputStream();
+            out.write(header);
+            for (int i = 0; i < 25; i++) {
+                Thread.sleep(200); // the pace of the slow client under test, not synchronisation
+                out.write(0);
+                out.flush();
+            }
+            return false;
+        } catch (IOException closedByServer) {
+            return true;
+        }
+    }
+
+    @Test
+    void aDrainDoesNotWaitForAClientStuckInItsHandshake() throws Exception {
+        TestServer server = TestServer.start(mtls("DRAIN_TIMEOUT", "60s", "TLS_HANDSHAKE_TIMEOUT", "60s"));
+        try (Socket silent = new Socket(InetAddress.getLoopbackAddress(), server.server().tlsPort())) {
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20), server::stop,
+                    "the drain closed the handshaking connection instead of waiting DRAIN_TIMEOUT (60 s) for it");
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void aClientCannotRenegotiate() throws Exception {
+        try (TestServer server = TestServer.start(mtls())) {
+            Socket plain = new Socket(InetAddress.getLoopbackAddress(), server.server().tlsPort());
+            try (SSLSocket tls = (SSLSocket) client(true, false).getSocketFactory().createSocket(plain, "localhost", server.server().tlsPort(), true)) {
+                tls.setEnabledProtocols(new String[]{"TLSv1.2"});
+                tls.startHandshake();
+                tls.getSession().invalidate();
+                tls.startHandshake(); // asks for a renegotiation
+                MllpClient client = MllpClient.over(tls, Duration.ofSeconds(5), 1 << 20);
+                assertThrows(IOException.class, () -> client.exchange(adt("RENEGOTIATED")), "the server refuses client-initiated renegotiation");
+            }
+        }
+    }
+
     /** Whatever comes back (a TLS alert at most) is no MLLP frame, and the connection ends. */
     private static void assertClosedWithoutAnAck(InputStream in) throws IOException {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
