@@ -4,11 +4,7 @@ import org.mllpserver.journal.ChannelFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.ReadableByteChannel;
-import java.nio.channels.WritableByteChannel;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 
@@ -37,11 +33,10 @@ public final class FaultyDisk implements ChannelFactory {
         return new Channel(FileChannel.open(path, options));
     }
 
-    private final class Channel extends FileChannel {
-        private final FileChannel real;
+    private final class Channel extends ForwardingFileChannel {
 
         Channel(FileChannel real) {
-            this.real = real;
+            super(real);
         }
 
         @Override
@@ -73,19 +68,6 @@ public final class FaultyDisk implements ChannelFactory {
             return this;
         }
 
-        @Override public int read(ByteBuffer dst) throws IOException { return real.read(dst); }
-        @Override public long read(ByteBuffer[] dsts, int offset, int length) throws IOException { return real.read(dsts, offset, length); }
-        @Override public int write(ByteBuffer src) throws IOException { return write(src, real.position()); }
-        @Override public long write(ByteBuffer[] srcs, int offset, int length) throws IOException { throw new UnsupportedOperationException(); }
-        @Override public long position() throws IOException { return real.position(); }
-        @Override public FileChannel position(long newPosition) throws IOException { real.position(newPosition); return this; }
-        @Override public long size() throws IOException { return real.size(); }
-        @Override public long transferTo(long position, long count, WritableByteChannel target) throws IOException { return real.transferTo(position, count, target); }
-        @Override public long transferFrom(ReadableByteChannel src, long position, long count) throws IOException { return real.transferFrom(src, position, count); }
-        @Override public int read(ByteBuffer dst, long position) throws IOException { return real.read(dst, position); }
-        @Override public MappedByteBuffer map(MapMode mode, long position, long size) throws IOException { return real.map(mode, position, size); }
-        @Override public FileLock lock(long position, long size, boolean shared) throws IOException { return real.lock(position, size, shared); }
-        @Override public FileLock tryLock(long position, long size, boolean shared) throws IOException { return real.tryLock(position, size, shared); }
-        @Override protected void implCloseChannel() throws IOException { real.close(); }
+
     }
 }

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
@@ -146,12 +145,11 @@ public final class PowerCutDisk implements ChannelFactory {
         }
     }
 
-    private final class Channel extends FileChannel {
-        private final FileChannel real;
+    private final class Channel extends ForwardingFileChannel {
         private final FileState state;
 
         Channel(FileChannel real, FileState state) {
-            this.real = real;
+            super(real);
             this.state = state;
         }
 
@@ -186,19 +184,9 @@ public final class PowerCutDisk implements ChannelFactory {
             }
         }
 
-        @Override public int read(ByteBuffer dst) throws IOException { return real.read(dst); }
-        @Override public long read(ByteBuffer[] dsts, int offset, int length) throws IOException { return real.read(dsts, offset, length); }
-        @Override public int write(ByteBuffer src) throws IOException { return write(src, real.position()); }
-        @Override public long write(ByteBuffer[] srcs, int offset, int length) throws IOException { throw new UnsupportedOperationException(); }
-        @Override public long position() throws IOException { return real.position(); }
-        @Override public FileChannel position(long newPosition) throws IOException { real.position(newPosition); return this; }
-        @Override public long size() throws IOException { return real.size(); }
-        @Override public long transferTo(long position, long count, WritableByteChannel target) throws IOException { throw new UnsupportedOperationException(); }
-        @Override public long transferFrom(ReadableByteChannel src, long position, long count) throws IOException { throw new UnsupportedOperationException(); }
-        @Override public int read(ByteBuffer dst, long position) throws IOException { return real.read(dst, position); }
-        @Override public MappedByteBuffer map(MapMode mode, long position, long size) throws IOException { throw new UnsupportedOperationException(); }
-        @Override public FileLock lock(long position, long size, boolean shared) throws IOException { return real.lock(position, size, shared); }
-        @Override public FileLock tryLock(long position, long size, boolean shared) throws IOException { return real.tryLock(position, size, shared); }
-        @Override protected void implCloseChannel() throws IOException { real.close(); }
+        // These would move bytes the image does not see.
+        @Override public long transferTo(long position, long count, WritableByteChannel target) { throw new UnsupportedOperationException(); }
+        @Override public long transferFrom(ReadableByteChannel src, long position, long count) { throw new UnsupportedOperationException(); }
+        @Override public MappedByteBuffer map(MapMode mode, long position, long size) { throw new UnsupportedOperationException(); }
     }
 }
