@@ -10,13 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 
-./run.sh build >/dev/null
-JAVA_HOME=$(./run.sh java-home)
-export JAVA_HOME
-MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow" mvn -B -q test-compile dependency:build-classpath \
-  -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
-cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
-java=("$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow)
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mllp-delivery-bench.XXXXXX")
 pids=()
@@ -28,7 +23,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 now() { date +%s.%N; }
 
 sink=25761

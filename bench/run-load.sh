@@ -9,21 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 
-./run.sh build >/dev/null
-JAVA_HOME=$(./run.sh java-home)
-export JAVA_HOME
-# The benchmark classes (load generator, HAPI baseline, fsync probe) live with the test sources.
-MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow" mvn -B -q test-compile dependency:build-classpath \
-  -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
-cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
-java=("$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow)
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mllp-bench.XXXXXX")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-wait_for_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 load() { "${java[@]}" -cp "$cp" org.mllpserver.bench.LoadGenerator --to "127.0.0.1:$1" --connections "$2" --seconds "$seconds" --file test-data/messages/oru_r01.hl7; }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $("$JAVA_HOME/bin/java" -version 2>&1 | head -1)"

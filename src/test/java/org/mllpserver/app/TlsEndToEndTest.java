@@ -233,10 +233,8 @@ class TlsEndToEndTest {
 
     @Test
     void aReloadGivesNewConnectionsTheNewCertificateWhileOpenOnesGoOnAndABadFileChangesNothing() throws Exception {
-        Path cert = dir.resolve("live-cert.pem");
-        Path key = dir.resolve("live-key.pem");
-        Files.copy(pki.serverChain(), cert, StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(pki.serverKey(), key, StandardCopyOption.REPLACE_EXISTING);
+        Path cert = copy(pki.serverChain(), "live-cert.pem");
+        Path key = copy(pki.serverKey(), "live-key.pem");
         try (TestServer server = TestServer.start("TLS_CERT_FILE", cert.toString(), "TLS_KEY_FILE", key.toString());
              MllpClient before = connect(TlsClient.context(Optional.of(pki.caCert()), Optional.empty(), Optional.empty()),
                      server.server().tlsPort())) {
@@ -258,10 +256,8 @@ class TlsEndToEndTest {
 
     @Test
     void tlsWatchReloadsWhenTheFilesChangeOnDisk() throws Exception {
-        Path cert = dir.resolve("watched-cert.pem");
-        Path key = dir.resolve("watched-key.pem");
-        Files.copy(pki.serverChain(), cert, StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(pki.serverKey(), key, StandardCopyOption.REPLACE_EXISTING);
+        Path cert = copy(pki.serverChain(), "watched-cert.pem");
+        Path key = copy(pki.serverKey(), "watched-key.pem");
         var settings = ConfigLoader.load(Map.of("TLS_CERT_FILE", cert.toString(), "TLS_KEY_FILE", key.toString(), "TLS_WATCH", "true"))
                 .tls().orElseThrow();
         TlsAcceptor acceptor = new TlsAcceptor(settings);
@@ -272,6 +268,11 @@ class TlsEndToEndTest {
         Files.copy(pki.ecServerKey(), key, StandardCopyOption.REPLACE_EXISTING);
         acceptor.reloadIfChanged();
         assertEquals("EC", acceptor.material().chain().getFirst().getPublicKey().getAlgorithm());
+    }
+
+    /** A copy the test may replace, as an operator replaces the files a server uses. */
+    private static Path copy(Path file, String name) throws IOException {
+        return Files.copy(file, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static String serverKeyAlgorithm(int port) throws Exception {
