@@ -45,6 +45,11 @@ final class CheckCommand {
             return Main.EXIT_USAGE;
         }
         Routing routing = config.routing();
+        java.util.List<String> unusable = connectorProblems(routing);
+        if (!unusable.isEmpty()) {
+            err.println("mllp-server check: " + unusable.size() + " connector(s) cannot be set up:\n  " + String.join("\n  ", unusable));
+            return Main.EXIT_USAGE;
+        }
         out.println("configuration OK: " + routing.rules().size() + " validation rule(s), " + routing.connectors().size()
                 + " connector(s), every expression compiled");
         if (messages == null) return Main.EXIT_OK;
@@ -54,6 +59,24 @@ final class CheckCommand {
             err.println("mllp-server check: cannot read " + messages + ": " + e.getMessage());
             return Main.EXIT_USAGE;
         }
+    }
+
+    /**
+     * Builds each connector as the server would (a CA file that is not one, a header the HTTP
+     * client refuses, unusable TLS files) and closes it again; nothing is sent, no database is
+     * contacted. File connectors are not built: that would create their directory.
+     */
+    private static java.util.List<String> connectorProblems(Routing routing) {
+        java.util.List<String> problems = new java.util.ArrayList<>();
+        for (Routing.Connector c : routing.connectors()) {
+            if (c.settings() instanceof org.mllpserver.delivery.ConnectorSettings.File) continue;
+            try {
+                Connectors.create(c.name(), c.settings()).close();
+            } catch (Exception e) {
+                problems.add("connector " + c.name() + ": " + e.getMessage());
+            }
+        }
+        return problems;
     }
 
     private static int table(Path directory, ServerConfig config, PrintStream out, PrintStream err) throws IOException {

@@ -59,6 +59,16 @@ class CheckCommandTest {
     }
 
     @Test
+    void aConnectorThatCannotBeSetUpExitsTwo() throws Exception {
+        Path notACa = dir.resolve("not-a-ca.pem");
+        Files.writeString(notACa, "this is not a certificate\n");
+        Run bad = run(Map.of("CONNECTOR_WEB_TYPE", "http", "CONNECTOR_WEB_URL", "https://ehr.example.com/hl7",
+                "CONNECTOR_WEB_CA_FILE", notACa.toString()));
+        assertEquals(2, bad.status, bad.out + bad.err);
+        assertTrue(bad.err.contains("connector web") && bad.err.contains("not-a-ca.pem"), bad.err);
+    }
+
+    @Test
     void aMessageTheServerWouldRefuseOrAnExpressionThatErrorsExitsOne() throws Exception {
         Path messages = Files.createDirectories(dir.resolve("in"));
         Files.writeString(messages.resolve("bad.hl7"), "MSH|^~\\&|A|B|C|D|20260101||ADT^A01|X|P|9.9\r");
