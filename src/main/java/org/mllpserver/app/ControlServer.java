@@ -24,12 +24,22 @@ import static java.lang.System.Logger.Level.WARNING;
  *
  * <p>Protocol: the client sends one line, the arguments separated by tabs; the server answers
  * with the command's output and closes, the last line being {@code exit <code>}. A request is at
- * most {@link #MAX_REQUEST_BYTES}. Each connection gets a virtual thread.
+ * most {@link #MAX_REQUEST_BYTES} and must arrive within {@link #REQUEST_TIMEOUT}. Each
+ * connection gets a virtual thread.
  */
 final class ControlServer implements AutoCloseable {
 
     static final String SOCKET_FILE = "control.sock";
     static final int MAX_REQUEST_BYTES = 64 * 1024;
+    /** A request line must arrive within this; commands themselves (a replay of many dead letters) may take longer. */
+    static final java.time.Duration REQUEST_TIMEOUT = java.time.Duration.ofSeconds(10);
+    private static final java.util.concurrent.ScheduledThreadPoolExecutor TIMEOUTS = timeouts();
+
+    private static java.util.concurrent.ScheduledThreadPoolExecutor timeouts() {
+        var executor = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("control-timeouts").daemon(true).factory());
+        executor.setRemoveOnCancelPolicy(true);
+        return executor;
+    }
     private static final System.Logger LOG = System.getLogger(ControlServer.class.getName());
 
     /** Runs one command; returns its exit code. */
@@ -95,8 +105,17 @@ final class ControlServer implements AutoCloseable {
     }
 
     private static void serve(SocketChannel client, Handler handler) {
+        // A client that connects and never sends its line is closed after REQUEST_TIMEOUT.
+        java.util.concurrent.ScheduledFuture<?> deadline = TIMEOUTS.schedule(() -> {
+            try {
+                client.close();
+            } catch (IOException ignored) {
+                // closing a control connection that ran out of time
+            }
+        }, REQUEST_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         try (client) {
             String request = readLine(client);
+            deadline.cancel(false);
             ByteArrayOutputStream buffer = new ByteArrayOutputStream();
             int code;
             try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
