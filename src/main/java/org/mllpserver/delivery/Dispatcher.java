@@ -100,12 +100,16 @@ final class Dispatcher implements Runnable {
     public void run() {
         savedAtNanos = System.nanoTime();
         Duration pause = FIRST_PAUSE;
+        long stalledAt = -1;
         try {
             while (!stopping) {
                 try {
                     deliverFromCursor();
-                } catch (IOException | RuntimeException e) {
-                    // Supervised: a full disk saving the cursor, a record that will not decode, a connector bug.
+                } catch (Throwable e) { // an Error too: a dispatcher that died silently would hold up its connector for good
+                    if (stopping) break; // the stop's interrupt, not a failure
+                    if (cursor != stalledAt) pause = FIRST_PAUSE; // it got further since the last stall
+                    stalledAt = cursor;
+                    // Supervised: a full disk saving the cursor, a record that will not decode, a bug.
                     // Nothing is lost (the cursor has not passed the record); say so loudly and try again.
                     stats.state.set("stalled since " + java.time.Instant.now() + ": " + e);
                     LOG.log(ERROR, "connector " + connector.name() + ": delivery stalled at position " + cursor + " (" + e
@@ -179,7 +183,14 @@ final class Dispatcher implements Runnable {
         while (next < run.size()) {
             if (stopping) return false;
             List<Delivery> rest = run.subList(next, Math.min(run.size(), next + Math.max(1, connector.maxBatch())));
-            List<Outcome> outcomes = connector.deliverAll(rest);
+            List<Outcome> outcomes;
+            try {
+                outcomes = connector.deliverAll(rest);
+            } catch (RuntimeException e) {
+                // A connector bug on this record: counted as a failed attempt, so a record that always
+                // trips it becomes a dead letter after its attempts instead of holding the queue for good.
+                outcomes = List.of(new Outcome.Retryable("the connector failed: " + e));
+            }
             if (outcomes.isEmpty()) outcomes = List.of(new Outcome.Retryable("the connector returned no outcome")); // never spin
             for (int i = 0; i < outcomes.size(); i++) {
                 Delivery delivery = rest.get(i);
@@ -214,6 +225,9 @@ final class Dispatcher implements Runnable {
                         next++;
                     }
                 }
+                // The contract: only the last outcome may be other than Delivered. One that breaks it
+                // must not make the dispatcher step over the records after a failure.
+                if (!(outcomes.get(i) instanceof Outcome.Delivered)) break;
             }
         }
         return true;

@@ -57,13 +57,15 @@ class DeliveryRecoveryTest {
     }
 
     @Test
-    void aDispatcherThatHitsABugStallsAndGoesOnWithoutLosingItsPlace() throws Exception {
-        AtomicInteger calls = new AtomicInteger();
+    void aConnectorBugIsAFailedAttemptAndARecordThatAlwaysTripsItBecomesADeadLetter() throws Exception {
         List<String> delivered = new CopyOnWriteArrayList<>();
+        AtomicInteger calls = new AtomicInteger();
         Connector buggy = new Connector() {
             public String name() { return "buggy"; }
             public Outcome deliver(Delivery d) {
-                if (calls.incrementAndGet() == 2) throw new IllegalStateException("injected: a bug in a connector");
+                calls.incrementAndGet();
+                if (d.message().controlId().equals("B-2")) throw new IllegalStateException("injected: a bug in a connector");
+                if (d.message().controlId().equals("B-4") && calls.get() < 8) throw new IllegalStateException("injected: once");
                 delivered.add(d.message().controlId());
                 return Outcome.DELIVERED;
             }
@@ -72,13 +74,16 @@ class DeliveryRecoveryTest {
         try (Journal journal = Journal.open(new Journal.Settings(dir.resolve("journal"), 1 << 20, Duration.ofDays(7)), Clock.systemUTC(),
                 ChannelFactory.DEFAULT, RecordVisitor.NONE)) {
             DeadLetterQueue dlq = new DeadLetterQueue(journal, new RecordIds(Clock.systemUTC(), new Random(1)), Clock.systemUTC(), Set.of("buggy"));
-            DeliveryService service = DeliveryService.start(List.of(new DeliveryService.Route("buggy", new ConnectorSettings.File(dir), RetryPolicy.DEFAULT)),
+            RetryPolicy quick = new RetryPolicy(Duration.ofMillis(5), Duration.ofMillis(20), 3);
+            DeliveryService service = DeliveryService.start(List.of(new DeliveryService.Route("buggy", new ConnectorSettings.File(dir), quick)),
                     (name, settings) -> buggy, journal, dir.resolve("cursors"), dlq);
             try {
-                for (int i = 1; i <= 3; i++) journal.append(RecordType.MESSAGE, message("B-" + i, "buggy").encode());
+                for (int i = 1; i <= 5; i++) journal.append(RecordType.MESSAGE, message("B-" + i, "buggy").encode());
                 DispatcherStats stats = service.stats().get("buggy");
-                assertTrue(stats.awaitOutcomes(3, 0, WAIT), "delivered after the stall (it pauses 1 s)");
-                assertEquals(List.of("B-1", "B-2", "B-3"), delivered, "B-2 was tried again after the stall, in order");
+                assertTrue(stats.awaitOutcomes(4, 1, WAIT), stats.delivered() + " delivered, " + stats.deadLetters() + " dead");
+                assertEquals(List.of("B-1", "B-3", "B-4", "B-5"), delivered, "in order; B-4 got through on a later attempt");
+                assertEquals("B-2", dlq.list().getFirst().deadLetter().message().controlId());
+                assertTrue(dlq.list().getFirst().deadLetter().lastError().contains("the connector failed"));
                 assertEquals("running", stats.state());
             } finally {
                 service.stop(Duration.ofSeconds(5));
