@@ -58,6 +58,8 @@ public final class MllpListener {
     /** The part of the drain timeout kept for force-closed connections to finish their cleanup. */
     private static final Duration FORCED_CLOSE_MARGIN = Duration.ofSeconds(1);
 
+    /** How far past the frame reader's deadline the watchdog of a TLS read waits before it closes the connection. */
+    private static final Duration READ_DEADLINE_SLACK = Duration.ofSeconds(1);
     /** Closes TLS connections whose read outlived the frame reader's deadline (see Connection.readBefore). */
     private static final java.util.concurrent.ScheduledThreadPoolExecutor READ_DEADLINES = readDeadlines();
 
@@ -240,6 +242,12 @@ public final class MllpListener {
         private final long id;
         /** The accepted socket until the upgrade, then the upgraded one (an SSLSocket over it). */
         private volatile Socket socket;
+        /**
+         * The accepted TCP socket. Closing it ends the connection at once; closing a TLS socket may
+         * first try to send close_notify, which blocks if the peer stopped reading. Every close
+         * from another thread (watchdog, drain) uses this one.
+         */
+        private final Socket raw;
         private volatile Peer peer;
         private final long openedNanos;
         private final AtomicInteger state = new AtomicInteger(BUSY);
@@ -251,6 +259,7 @@ public final class MllpListener {
         Connection(long id, Socket socket) {
             this.id = id;
             this.socket = socket;
+            this.raw = socket;
             this.peer = new Peer(id, socket.getRemoteSocketAddress());
             this.openedNanos = nanoClock.getAsLong();
         }
@@ -354,10 +363,12 @@ public final class MllpListener {
          * FRAME_TIMEOUT. A watchdog closes the socket when the time the frame reader allows is up.
          */
         private int readBefore(java.io.InputStream in, byte[] buffer, int offset, int length, Duration timeout) throws IOException {
+            // With slack: the socket timeout normally ends the read (and is counted as an idle or frame
+            // timeout); the watchdog only catches a sender trickling bytes.
             java.util.concurrent.ScheduledFuture<?> watchdog = READ_DEADLINES.schedule(() -> {
                 closedBecause = "no MLLP data within IDLE_TIMEOUT/FRAME_TIMEOUT (" + timeout.toMillis() + " ms) on a TLS connection";
-                closeQuietly(socket);
-            }, Math.max(1, timeout.toMillis()), java.util.concurrent.TimeUnit.MILLISECONDS);
+                closeQuietly(raw);
+            }, timeout.toMillis() + READ_DEADLINE_SLACK.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
             try {
                 return in.read(buffer, offset, length);
             } finally {
@@ -382,22 +393,23 @@ public final class MllpListener {
         void closeIfWaitingForFrame() {
             if (state.compareAndSet(IDLE, CLOSING)) {
                 closedBecause = "closed while idle: server is shutting down";
-                closeQuietly(socket);
+                closeQuietly(raw);
             } else if (state.compareAndSet(HANDSHAKING, CLOSING)) {
                 closedBecause = "closed during its TLS handshake: server is shutting down";
-                closeQuietly(socket);
+                closeQuietly(raw);
             }
         }
 
         void forceClose() {
             closedBecause = "closed at the end of DRAIN_TIMEOUT: server is shutting down";
-            closeQuietly(socket);
+            closeQuietly(raw); // never blocks on a TLS close_notify to a peer that stopped reading
         }
 
         /** The single cleanup path: socket, permit, bookkeeping. Idempotent. */
         void release() {
             if (connections.remove(id) == null) return;
-            closeQuietly(socket);
+            closeQuietly(raw); // first: a TLS close_notify to a peer that stopped reading must not block the cleanup
+            if (socket != raw) closeQuietly(socket);
             permits.release();
             stats.open.decrementAndGet();
             FrameReader current = reader;
