@@ -98,7 +98,7 @@ final class DeadLetterCommands implements ControlServer.Handler {
         if (args.length < 3) return usage(out);
         Optional<String> to = Optional.empty();
         boolean toAddressed = false;
-        if (args.length == 5 && args[3].equals("--to")) to = Optional.of(args[4]);
+        if (args.length == 5 && args[3].equals("--to")) to = Optional.of(args[4].toLowerCase(java.util.Locale.ROOT).replace('_', '-')); // canonical
         else if (args.length == 4 && args[3].equals("--to-addressed")) toAddressed = true;
         else if (args.length != 3) return usage(out);
         List<DeadLetterQueue.Entry> targets = args[2].equals("--all") ? queue.list() : List.of(entry(args[2]));

@@ -113,10 +113,22 @@ final class JournalCommand {
             return Main.EXIT_FAILURE;
         }
         byte[] bytes;
-        if (entry.get().type() == RecordType.MESSAGE) {
-            StoredMessage m = StoredMessage.decode(entry.get().body());
-            err.printf("record %s at position %d: message %s %s from %s, received %s, charset %s, %d bytes%n", m.id(),
-                    entry.get().position(), m.messageType(), m.controlId(), m.peer(), m.receivedAt(), m.charset(), m.raw().length);
+        StoredMessage carried = switch (entry.get().type()) {
+            case MESSAGE -> StoredMessage.decode(entry.get().body());
+            case REPLAY -> Replay.decode(entry.get().body()).message();
+            case DEAD_LETTER -> DeadLetter.decode(entry.get().body()).message();
+            default -> null;
+        };
+        if (entry.get().type() == RecordType.DEAD_LETTER_RESOLVED) {
+            DeadLetterResolution r = DeadLetterResolution.decode(entry.get().body());
+            err.printf("record at position %d: dead letter %s %s at %s%n", entry.get().position(), r.deadLetterId(), r.action(), r.at());
+            return Main.EXIT_OK;
+        }
+        if (carried != null) {
+            StoredMessage m = carried;
+            err.printf("record %s at position %d: %s %s %s from %s, received %s, charset %s, %d bytes%n", m.id(),
+                    entry.get().position(), entry.get().type().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' '),
+                    m.messageType(), m.controlId(), m.peer(), m.receivedAt(), m.charset(), m.raw().length);
             bytes = m.raw();
         } else {
             RefusedFrame f = RefusedFrame.decode(entry.get().body());

@@ -80,7 +80,8 @@ final class RoutingLoader {
             if (connector != null) built.add(connector);
         }
         List<RuleSet.Named> ruleList = new ArrayList<>();
-        rules.forEach((key, expression) -> ruleList.add(new RuleSet.Named(key, expression)));
+        // Rules keep their written name (it is what the sender reads in ERR); connectors use the canonical one.
+        rules.forEach((key, expression) -> ruleList.add(new RuleSet.Named(ruleNames.getOrDefault(key, key), expression)));
         if (built.isEmpty() && ruleList.isEmpty()) return Routing.none();
         List<RuleSet.Named> filters = built.stream().map(c -> new RuleSet.Named(c.name(), c.filter())).toList();
         try {

@@ -46,21 +46,26 @@ public final class CursorStore {
         String[] parts = text.split(" ");
         if (parts.length != 3 || !parts[0].equals(MAGIC) || !parts[1].matches("[0-9]{1,19}") || !parts[2].matches("[0-9a-f]{8}")
                 || !parts[2].equals(crc(parts[1]))) {
-            throw new IOException("cursor file " + file + " is damaged; to go on, delete it and set it again (the connector then"
-                    + " starts at the journal's end) or write '" + MAGIC + " <position> <crc32c>' by hand");
+            throw new IOException("cursor file " + file + " is damaged; to go on, delete it (the connector then reads the"
+                    + " retained journal from its start: records may be delivered again) or write '" + MAGIC
+                    + " <position> <crc32c>' by hand");
         }
         return Optional.of(Long.parseLong(parts[1]));
     }
 
-    /** Every connector with a cursor file, by name, with its cursor (damaged files throw). */
-    public java.util.Map<String, Long> all() throws IOException {
+    /** Every connector with a readable cursor file, by name, with its cursor; a damaged one is reported to {@code damaged}. */
+    public java.util.Map<String, Long> all(java.util.function.Consumer<String> damaged) throws IOException {
         java.util.Map<String, Long> found = new java.util.TreeMap<>();
         try (var files = Files.list(directory)) {
             for (Path file : files.toList()) {
                 String name = file.getFileName().toString();
                 if (!name.endsWith(".cursor") || name.startsWith(".")) continue;
                 String connector = name.substring(0, name.length() - ".cursor".length());
-                load(connector).ifPresent(position -> found.put(connector, position));
+                try {
+                    load(connector).ifPresent(position -> found.put(connector, position));
+                } catch (IOException e) {
+                    damaged.accept(e.getMessage());
+                }
             }
         }
         return found;

@@ -66,6 +66,14 @@ public final class DeliveryService implements AutoCloseable {
             // to, so a new connector finds only what was accepted since it was configured (nothing is
             // skipped, e.g. after an upgrade, or when a damaged cursor file was deleted); it costs one scan.
             long start = saved.orElse(journal.begin());
+            if (start < journal.begin()) {
+                // Its records before the journal's start were deleted by retention while it was not configured.
+                LOG.log(WARNING, "connector {0}: its cursor (position {1}) is before the journal's start ({2}); the records in"
+                        + " between were deleted while it was not configured; it goes on from the start", route.name(),
+                        String.valueOf(start), String.valueOf(journal.begin()));
+                start = journal.begin();
+                service.cursors.save(route.name(), start);
+            }
             if (saved.isEmpty()) {
                 service.cursors.save(route.name(), start);
                 LOG.log(INFO, "connector {0} has no cursor yet: it reads the journal from its start (position {1})",
@@ -100,23 +108,39 @@ public final class DeliveryService implements AutoCloseable {
      */
     public long lowestCursor() {
         long lowest = running.values().stream().mapToLong(r -> r.stats().savedCursor()).min().orElse(Long.MAX_VALUE);
-        return Math.min(lowest, others);
+        return Math.min(lowest, others(false));
     }
 
-    private volatile long others = Long.MAX_VALUE;
-
-    /** Cursor files of connectors not configured now: they keep the journal, and the operator is told. */
-    private void keepForOthers(List<Route> routes) throws IOException {
-        java.util.Set<String> configured = new java.util.HashSet<>();
-        routes.forEach(r -> configured.add(r.name()));
+    /**
+     * The lowest cursor of connectors not configured now: they keep the journal, and the operator
+     * is told at start. Read again each time (housekeeping, every minute), so deleting such a
+     * cursor file releases the journal without a restart. A damaged one is reported, not counted.
+     */
+    private long others(boolean report) {
         long lowest = Long.MAX_VALUE;
-        for (Map.Entry<String, Long> e : cursors.all().entrySet()) {
-            if (configured.contains(e.getKey())) continue;
-            lowest = Math.min(lowest, e.getValue());
-            LOG.log(WARNING, "connector {0} is not configured but has a cursor (position {1}): the journal is kept from there"
-                    + " until it comes back or its cursor file is deleted", e.getKey(), String.valueOf(e.getValue()));
+        try {
+            for (Map.Entry<String, Long> e : cursors.all(damaged -> {
+                if (report) LOG.log(WARNING, damaged);
+            }).entrySet()) {
+                if (running.containsKey(e.getKey()) || configured.contains(e.getKey())) continue;
+                lowest = Math.min(lowest, e.getValue());
+                if (report) {
+                    LOG.log(WARNING, "connector {0} is not configured but has a cursor (position {1}): the journal is kept from"
+                            + " there until it comes back or its cursor file is deleted", e.getKey(), String.valueOf(e.getValue()));
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(WARNING, "cannot list the cursor files: {0}; retention keeps everything meanwhile", e.getMessage());
+            return Long.MIN_VALUE;
         }
-        others = lowest;
+        return lowest;
+    }
+
+    private final java.util.Set<String> configured = new java.util.HashSet<>();
+
+    private void keepForOthers(List<Route> routes) {
+        routes.forEach(r -> configured.add(r.name()));
+        others(true);
     }
 
     /** Journal bytes between a connector's cursor and the journal's end: 0 when it has caught up. */
