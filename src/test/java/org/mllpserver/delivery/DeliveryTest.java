@@ -125,6 +125,13 @@ class DeliveryTest {
             assertEquals("BAD-C2", peer.awaitReceived(3, WAIT).get(2));
             assertTrue(dlq(cli, 1, "show", id).contains("no open dead letter"));
             assertTrue(dlq(cli, 0, "list").contains("0 dead letter(s)"));
+
+            // The journal shows the dead letter and its replay, and each one's message.
+            String journal = journal(cli, "list");
+            for (String kind : List.of(" dead ", " replay ")) {
+                String line = journal.lines().filter(l -> l.contains(kind) && l.contains("BAD-C2")).findFirst().orElseThrow(() -> new AssertionError(journal));
+                assertTrue(journal(cli, "show", line.substring(0, 20)).contains("PID|1||BAD-C2"), kind);
+            }
         }
     }
 
@@ -167,6 +174,17 @@ class DeliveryTest {
     private static void awaitDeadLetters(TestServer server, int n) throws InterruptedException {
         assertTrue(server.server().delivery().stats().get("peer").awaitOutcomes(0, n, WAIT));
         assertEquals(n, server.server().deadLetters().list().size());
+    }
+
+    private static String journal(Map<String, String> env, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        String[] all = new String[args.length + 1];
+        all[0] = "journal";
+        System.arraycopy(args, 0, all, 1, args.length);
+        int code = org.mllpserver.app.MainAccess.run(all, env, new PrintStream(out, true, StandardCharsets.UTF_8));
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, text);
+        return text;
     }
 
     private static String dlq(Map<String, String> env, int expectedExit, String... args) {
