@@ -99,7 +99,8 @@ public final class ParsedMessage {
         if (raw.isEmpty()) return "";
         if (id.equals("MSH") && field <= 2) return repetition == 1 && component == 1 && subcomponent == 1 ? raw : "";
         Delimiters d = header.delimiters().orElseThrow();
-        String value = piece(piece(piece(raw, d.repetition(), repetition), d.component(), component), d.subcomponent(), subcomponent);
+        String value = MshHeader.nthPiece(MshHeader.nthPiece(MshHeader.nthPiece(raw, d.repetition(), repetition), d.component(), component),
+                d.subcomponent(), subcomponent);
         if (value.indexOf(d.escape()) < 0) return value;
         if (encoding == null) encoding = new EncodingCharacters(d.field(), d.encodingCharacters().substring(0, 4));
         return Escape.unescape(value, encoding);
@@ -152,18 +153,6 @@ public final class ParsedMessage {
         }
         pieces.add(text.substring(start));
         return pieces.toArray(String[]::new);
-    }
-
-    /** The {@code n}-th (1-based) piece of {@code text} between {@code separator}s; "" when there is none. */
-    private static String piece(String text, char separator, int n) {
-        int start = 0;
-        for (int i = 1; i < n; i++) {
-            int next = text.indexOf(separator, start);
-            if (next < 0) return "";
-            start = next + 1;
-        }
-        int end = text.indexOf(separator, start);
-        return end < 0 ? (start == 0 ? text : text.substring(start)) : text.substring(start, end);
     }
 
     /**
