@@ -1,5 +1,7 @@
 package org.mllpserver.app;
 
+import org.mllpserver.mllp.Deadlines;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -33,13 +35,7 @@ final class ControlServer implements AutoCloseable {
     static final int MAX_REQUEST_BYTES = 64 * 1024;
     /** A request line must arrive within this; commands themselves (a replay of many dead letters) may take longer. */
     static final java.time.Duration REQUEST_TIMEOUT = java.time.Duration.ofSeconds(10);
-    private static final java.util.concurrent.ScheduledThreadPoolExecutor TIMEOUTS = timeouts();
 
-    private static java.util.concurrent.ScheduledThreadPoolExecutor timeouts() {
-        var executor = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("control-timeouts").daemon(true).factory());
-        executor.setRemoveOnCancelPolicy(true);
-        return executor;
-    }
     private static final System.Logger LOG = System.getLogger(ControlServer.class.getName());
 
     /** Runs one command; returns its exit code. */
@@ -106,13 +102,13 @@ final class ControlServer implements AutoCloseable {
 
     private static void serve(SocketChannel client, Handler handler) {
         // A client that connects and never sends its line is closed after REQUEST_TIMEOUT.
-        java.util.concurrent.ScheduledFuture<?> deadline = TIMEOUTS.schedule(() -> {
+        java.util.concurrent.ScheduledFuture<?> deadline = Deadlines.after(REQUEST_TIMEOUT.toMillis(), () -> {
             try {
                 client.close();
             } catch (IOException ignored) {
                 // closing a control connection that ran out of time
             }
-        }, REQUEST_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        });
         try (client) {
             String request = readLine(client);
             deadline.cancel(false);

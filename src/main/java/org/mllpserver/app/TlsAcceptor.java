@@ -1,6 +1,7 @@
 package org.mllpserver.app;
 
 import org.mllpserver.config.TlsSettings;
+import org.mllpserver.mllp.Deadlines;
 import org.mllpserver.mllp.SocketUpgrade;
 import org.mllpserver.tls.PeerIdentity;
 import org.mllpserver.tls.TlsException;
@@ -40,9 +41,6 @@ final class TlsAcceptor implements SocketUpgrade {
 
     private static final System.Logger LOG = System.getLogger(TlsAcceptor.class.getName());
 
-    /** One daemon thread closes sockets whose handshake outlived its deadline (shared by every TLS listener). */
-    private static final java.util.concurrent.ScheduledThreadPoolExecutor DEADLINES = deadlines();
-
     private final TlsSettings settings;
     private final AtomicReference<TlsMaterial> current;
     private volatile String fingerprint;
@@ -63,14 +61,14 @@ final class TlsAcceptor implements SocketUpgrade {
         // The socket timeout starts again with every byte; a client trickling its handshake must still
         // finish by the deadline, so a watchdog closes the socket when it passes.
         java.util.concurrent.atomic.AtomicBoolean expired = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.concurrent.ScheduledFuture<?> watchdog = DEADLINES.schedule(() -> {
+        java.util.concurrent.ScheduledFuture<?> watchdog = Deadlines.after(timeoutMillis, () -> {
             expired.set(true);
             try {
                 accepted.close();
             } catch (IOException ignored) {
                 // closing a connection that ran out of time
             }
-        }, timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        });
         try {
             ssl.startHandshake();
         } catch (IOException e) {
@@ -88,12 +86,6 @@ final class TlsAcceptor implements SocketUpgrade {
             throw new IOException("client certificate " + identity + " is not in TLS_ALLOWED_CLIENTS");
         }
         return new Upgraded(ssl, identity);
-    }
-
-    private static java.util.concurrent.ScheduledThreadPoolExecutor deadlines() {
-        var executor = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("tls-deadlines").daemon(true).factory());
-        executor.setRemoveOnCancelPolicy(true); // most handshakes finish: their watchdogs must not pile up
-        return executor;
     }
 
     /**

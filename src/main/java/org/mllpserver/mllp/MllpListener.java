@@ -60,15 +60,6 @@ public final class MllpListener {
 
     /** How far past the frame reader's deadline the watchdog of a TLS read waits before it closes the connection. */
     private static final Duration READ_DEADLINE_SLACK = Duration.ofSeconds(1);
-    /** Closes TLS connections whose read outlived the frame reader's deadline (see Connection.readBefore). */
-    private static final java.util.concurrent.ScheduledThreadPoolExecutor READ_DEADLINES = readDeadlines();
-
-    private static java.util.concurrent.ScheduledThreadPoolExecutor readDeadlines() {
-        var executor = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("mllp-read-deadlines").daemon(true).factory());
-        executor.setRemoveOnCancelPolicy(true);
-        return executor;
-    }
-
     private final String name;
     private final ServerSocket serverSocket;
     private final Limits limits;
@@ -365,10 +356,10 @@ public final class MllpListener {
         private int readBefore(java.io.InputStream in, byte[] buffer, int offset, int length, Duration timeout) throws IOException {
             // With slack: the socket timeout normally ends the read (and is counted as an idle or frame
             // timeout); the watchdog only catches a sender trickling bytes.
-            java.util.concurrent.ScheduledFuture<?> watchdog = READ_DEADLINES.schedule(() -> {
+            java.util.concurrent.ScheduledFuture<?> watchdog = Deadlines.after(timeout.toMillis() + READ_DEADLINE_SLACK.toMillis(), () -> {
                 closedBecause = "no MLLP data within IDLE_TIMEOUT/FRAME_TIMEOUT (" + timeout.toMillis() + " ms) on a TLS connection";
                 closeQuietly(raw);
-            }, timeout.toMillis() + READ_DEADLINE_SLACK.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            });
             try {
                 return in.read(buffer, offset, length);
             } finally {
