@@ -205,7 +205,7 @@ final class Dispatcher implements Runnable {
                     }
                     case Outcome.Retryable retryable when attemptsLeft -> {
                         attempts++;
-                        failed(delivery, attempts, retryable.reason());
+                        failed(retryable.reason());
                         Duration wait = retry.delayAfter(attempts, ThreadLocalRandom.current().nextDouble());
                         LOG.log(WARNING, "connector {0}: attempt {1} of {2} for record {3} failed ({4}); next in {5} ms",
                                 connector.name(), attempts, retry.maxAttempts(), delivery.message().id(), retryable.reason(), wait.toMillis());
@@ -213,13 +213,13 @@ final class Dispatcher implements Runnable {
                         sleeper.sleep(wait);
                     }
                     case Outcome.Retryable retryable -> {
-                        failed(delivery, attempts + 1, retryable.reason());
+                        failed(retryable.reason());
                         deadLetter(delivery, attempts + 1, "out of attempts: " + retryable.reason());
                         attempts = 0;
                         next++;
                     }
                     case Outcome.Undeliverable undeliverable -> {
-                        failed(delivery, attempts + 1, undeliverable.reason());
+                        failed(undeliverable.reason());
                         deadLetter(delivery, attempts + 1, undeliverable.reason());
                         attempts = 0;
                         next++;
@@ -233,7 +233,7 @@ final class Dispatcher implements Runnable {
         return true;
     }
 
-    private void failed(Delivery delivery, int attempt, String reason) {
+    private void failed(String reason) {
         stats.failedAttempts.incrementAndGet();
         stats.lastError.set(reason);
     }

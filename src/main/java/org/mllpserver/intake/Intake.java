@@ -155,8 +155,7 @@ public final class Intake implements FrameHandler {
                     // The reason can quote values (patient data): the sender sees it, the log gets only the expression.
                     Problem problem = new Problem(ErrorCode.APPLICATION_INTERNAL_ERROR, Optional.empty(),
                             failed.expression() + " could not be evaluated: " + failed.reason(),
-                            failed.expression() + " could not be evaluated" + (failed.reason().contains("MAX_RULE_STEPS")
-                                    || failed.reason().contains("MAX_RULE_TIME") ? ": " + failed.reason() : ""));
+                            failed.expression() + " could not be evaluated: " + failed.logReason());
                     return keepAndAnswer(parsed, raw, peer, receivedAt, settings.errorAckCode(), List.of(problem));
                 }
             }

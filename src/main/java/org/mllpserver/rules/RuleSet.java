@@ -86,8 +86,13 @@ public final class RuleSet {
     /** These rules returned false: AR. */
     public record Rejected(List<String> failedRules) implements Verdict {}
 
-    /** An expression could not be evaluated (an error, or over its step limit): AE. */
-    public record Failed(String expression, String reason) implements Verdict {}
+    /**
+     * An expression could not be evaluated (an error, or over its step or time limit): AE.
+     *
+     * @param reason    what the sender is told; an evaluation error may quote a value from the message
+     * @param logReason the same without any value, for the log (message content is patient data)
+     */
+    public record Failed(String expression, String reason, String logReason) implements Verdict {}
 
     private static final ScopedValue<ParsedMessage> CURRENT = ScopedValue.newInstance();
     private static final Accepted NOTHING_TO_DO = new Accepted(List.of());
@@ -148,7 +153,7 @@ public final class RuleSet {
             try {
                 result = run(rule, message, vars);
             } catch (EvaluationFailure e) {
-                return new Failed("rule " + rule.name(), e.getMessage());
+                return new Failed("rule " + rule.name(), e.getMessage(), e.logMessage);
             }
             if (!Boolean.TRUE.equals(result)) failed.add(rule.name());
         }
@@ -158,7 +163,7 @@ public final class RuleSet {
             try {
                 if (filter.matchesEverything() || Boolean.TRUE.equals(run(filter, message, vars))) connectors.add(filter.name());
             } catch (EvaluationFailure e) {
-                return new Failed("filter of connector " + filter.name(), e.getMessage());
+                return new Failed("filter of connector " + filter.name(), e.getMessage(), e.logMessage);
             }
         }
         return new Accepted(List.copyOf(connectors));
@@ -218,10 +223,11 @@ public final class RuleSet {
             if (e.getMessage() != null && e.getMessage().contains("Iteration budget exceeded")) {
                 throw new EvaluationFailure(new StepLimitExceeded(stepLimit).getMessage());
             }
-            throw new EvaluationFailure("evaluation error: " + describe(e));
+            throw new EvaluationFailure("evaluation error: " + describe(e), "evaluation error");
         } catch (RuntimeException e) {
             StepLimitExceeded limit = causeOf(e, StepLimitExceeded.class);
-            throw new EvaluationFailure(limit != null ? limit.getMessage() : "evaluation error: " + describe(e));
+            if (limit != null) throw new EvaluationFailure(limit.getMessage());
+            throw new EvaluationFailure("evaluation error: " + describe(e), "evaluation error");
         }
     }
 
@@ -251,8 +257,17 @@ public final class RuleSet {
 
     /** Why one expression could not give an answer for one message. */
     private static final class EvaluationFailure extends Exception {
+        /** The message without anything from the message being evaluated. */
+        final String logMessage;
+
+        /** A failure whose text holds nothing from the message (a limit reached). */
         EvaluationFailure(String message) {
+            this(message, message);
+        }
+
+        EvaluationFailure(String message, String logMessage) {
             super(message, null, false, false);
+            this.logMessage = logMessage;
         }
     }
 
