@@ -177,20 +177,18 @@ class DeliveryTest {
     }
 
     private static String journal(Map<String, String> env, String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        String[] all = new String[args.length + 1];
-        all[0] = "journal";
-        System.arraycopy(args, 0, all, 1, args.length);
-        int code = org.mllpserver.app.MainAccess.run(all, env, new PrintStream(out, true, StandardCharsets.UTF_8));
-        String text = out.toString(StandardCharsets.UTF_8);
-        assertEquals(0, code, text);
-        return text;
+        return command("journal", env, 0, args);
     }
 
     private static String dlq(Map<String, String> env, int expectedExit, String... args) {
+        return command("dlq", env, expectedExit, args);
+    }
+
+    /** Runs {@code ./run.sh COMMAND ARGS} in this JVM with {@code env}; returns what it printed. */
+    private static String command(String command, Map<String, String> env, int expectedExit, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         String[] all = new String[args.length + 1];
-        all[0] = "dlq";
+        all[0] = command;
         System.arraycopy(args, 0, all, 1, args.length);
         int code = org.mllpserver.app.MainAccess.run(all, env, new PrintStream(out, true, StandardCharsets.UTF_8));
         String text = out.toString(StandardCharsets.UTF_8);
