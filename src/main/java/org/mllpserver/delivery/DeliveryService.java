@@ -19,7 +19,7 @@ import static java.lang.System.Logger.Level.WARNING;
  * shutdown. A connector without a cursor starts at the journal's beginning, and that cursor is
  * saved before the listener opens, so no record addressed to it can be missed.
  */
-public final class DeliveryService implements AutoCloseable {
+public final class DeliveryService {
 
     private static final System.Logger LOG = System.getLogger(DeliveryService.class.getName());
 
@@ -122,7 +122,7 @@ public final class DeliveryService implements AutoCloseable {
             for (Map.Entry<String, Long> e : cursors.all(damaged -> {
                 if (report) LOG.log(WARNING, damaged);
             }).entrySet()) {
-                if (running.containsKey(e.getKey()) || configured.contains(e.getKey())) continue;
+                if (configured.contains(e.getKey())) continue;
                 lowest = Math.min(lowest, e.getValue());
                 if (report) {
                     LOG.log(WARNING, "connector {0} is not configured but has a cursor (position {1}): the journal is kept from"
@@ -168,10 +168,5 @@ public final class DeliveryService implements AutoCloseable {
                 LOG.log(WARNING, "connector {0}: its dispatcher did not stop in time; it resumes from its last saved cursor", e.getKey());
             }
         }
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-        stop(Duration.ofSeconds(10));
     }
 }
