@@ -10,6 +10,7 @@ import org.mllpserver.journal.RecordType;
 import org.mllpserver.journal.StoredMessage;
 import org.mllpserver.mllp.MllpClient;
 import org.mllpserver.testing.Hl7Text;
+import org.mllpserver.testing.RawTls;
 import org.mllpserver.testing.TestPki;
 import org.mllpserver.testing.TestServer;
 import org.mllpserver.tls.TlsClient;
@@ -99,9 +100,12 @@ class TlsEndToEndTest {
                     assertEquals(protocol, socket.getSession().getProtocol());
                 }
             }
-            try (SSLSocket socket = (SSLSocket) client(true, false).getSocketFactory().createSocket("127.0.0.1", server.server().tlsPort())) {
-                socket.setEnabledProtocols(new String[]{"TLSv1.1"}); // refused by the JDK client and by our server alike
-                assertThrows(IOException.class, socket::startHandshake);
+            // No JDK client sends a TLS 1.1 ClientHello any more: a hand-made one, and the server's own answer.
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.server().tlsPort())) {
+                socket.setSoTimeout(5000);
+                socket.getOutputStream().write(RawTls.clientHello(RawTls.TLS_1_1));
+                byte[] answer = socket.getInputStream().readNBytes(RawTls.ALERT_RECORD_BYTES);
+                assertEquals(RawTls.fatalAlert(RawTls.PROTOCOL_VERSION), RawTls.alertOf(answer), RawTls.hex(answer));
             }
         }
     }
