@@ -16,6 +16,8 @@ import org.mllpserver.journal.RecordIds;
 import org.mllpserver.journal.RecordType;
 import org.mllpserver.journal.RecordVisitor;
 import org.mllpserver.journal.StoredMessage;
+import org.mllpserver.mllp.ConnectionCeiling;
+import org.mllpserver.mllp.FrameBudget;
 import org.mllpserver.mllp.ListenerStats;
 import org.mllpserver.mllp.ListenAddress;
 import org.mllpserver.mllp.MllpListener;
@@ -154,12 +156,15 @@ public final class Server {
         java.util.Optional<TlsAcceptor> tls = config.tls().map(TlsAcceptor::new);
         boolean tlsOnly = tls.isPresent() && config.tls().get().listenAddress().isEmpty();
         AtomicLong connectionIds = new AtomicLong();
+        MllpListener.Shared shared = new MllpListener.Shared(connectionIds::incrementAndGet, System::nanoTime,
+                new FrameBudget(config.maxInflightBytes(), System::nanoTime), ceiling(Runtime.getRuntime().maxMemory(), maxFileDescriptors()));
+        logMemoryBounds(shared);
         List<MllpListener> listeners = new ArrayList<>();
         try {
-            listeners.add(listener(tlsOnly ? "tls" : "plain", "LISTEN_ADDR", config.listenAddress(), config, intake, connectionIds,
+            listeners.add(listener(tlsOnly ? "tls" : "plain", "LISTEN_ADDR", config.listenAddress(), config, intake, shared,
                     tlsOnly ? tls.get() : SocketUpgrade.PLAIN));
             if (tls.isPresent() && !tlsOnly) {
-                listeners.add(listener("tls", "TLS_LISTEN_ADDR", config.tls().get().listenAddress().get(), config, intake, connectionIds,
+                listeners.add(listener("tls", "TLS_LISTEN_ADDR", config.tls().get().listenAddress().get(), config, intake, shared,
                         tls.get()));
             }
         } catch (IOException e) {
@@ -179,8 +184,33 @@ public final class Server {
         return new Server(config, listeners, tls, journal, duplicates, housekeeping, intakeStats, delivery, deadLetters, control);
     }
 
+    /**
+     * The process's connection ceiling: a quarter of the heap at {@link MllpListener#PLAIN_CONNECTION_BYTES}
+     * a connection (frames have their own budget, a 16th), and the file descriptors the process may
+     * open less a tenth (at least 64) kept for the journal, cursors, the control socket and delivery.
+     */
+    static ConnectionCeiling ceiling(long maxHeapBytes, long maxFileDescriptors) {
+        long reserve = Math.max(64, maxFileDescriptors / 10);
+        int byDescriptors = (int) Math.clamp(maxFileDescriptors - reserve, 1, Integer.MAX_VALUE);
+        return new ConnectionCeiling(Math.max(maxHeapBytes / 4, MllpListener.TLS_CONNECTION_BYTES), byDescriptors, System::nanoTime);
+    }
+
+    /** The process's limit on open files (RLIMIT_NOFILE); a conservative 1024 where the JDK cannot tell. */
+    private static long maxFileDescriptors() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean unix
+                ? unix.getMaxFileDescriptorCount() : 1024;
+    }
+
+    private static void logMemoryBounds(MllpListener.Shared shared) {
+        ConnectionCeiling c = shared.ceiling();
+        LOG.log(INFO, "memory bounds: frames in flight {0} bytes (MAX_INFLIGHT_BYTES); at most {1} connections at once"
+                        + " (file descriptors), and {2} bytes of heap for them ({3} connections at {4} bytes each, fewer with TLS)",
+                String.valueOf(shared.frames().capacity()), String.valueOf(c.maxConnections()), String.valueOf(c.maxBytes()),
+                String.valueOf(c.maxBytes() / MllpListener.PLAIN_CONNECTION_BYTES), String.valueOf(MllpListener.PLAIN_CONNECTION_BYTES));
+    }
+
     private static MllpListener listener(String name, String variable, ListenAddress address, ServerConfig config, Intake intake,
-                                         AtomicLong connectionIds, SocketUpgrade upgrade) throws IOException {
+                                         MllpListener.Shared shared, SocketUpgrade upgrade) throws IOException {
         ServerSocket socket = new ServerSocket();
         try {
             socket.setReuseAddress(true);
@@ -189,8 +219,7 @@ public final class Server {
             socket.close();
             throw new IOException("cannot listen on " + variable + "=" + address + ": " + e.getMessage(), e);
         }
-        return new MllpListener(name, socket, config.limits(), intake, new ListenerStats(), connectionIds::incrementAndGet,
-                System::nanoTime, upgrade);
+        return new MllpListener(name, socket, config.limits(), intake, new ListenerStats(), shared, upgrade);
     }
 
     private static void closeQuietly(MllpListener listener) {

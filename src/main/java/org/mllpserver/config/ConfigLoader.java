@@ -39,6 +39,8 @@ public final class ConfigLoader {
     private static final long MIN_FRAME_BYTES = 1024;
     /** A frame is held in memory (and a record is limited to 1 GiB plus metadata). */
     private static final long MAX_FRAME_BYTES = 1L << 30;
+    /** A terabyte of frames in memory would be a typo. */
+    private static final long MAX_INFLIGHT_BYTES = 1L << 40;
     /** Each connection is a virtual thread and a socket; beyond this, file descriptors run out first. */
     private static final int MAX_CONNECTION_LIMIT = 1_000_000;
     /** Smaller segments would mean a file (and a directory fsync) every few messages. */
@@ -53,14 +55,21 @@ public final class ConfigLoader {
     private static final Duration MAX_RETENTION = Duration.ofDays(3650);
 
     private final Map<String, String> env;
+    private final long maxHeapBytes;
     private final List<String> problems = new ArrayList<>();
 
-    private ConfigLoader(Map<String, String> env) {
+    private ConfigLoader(Map<String, String> env, long maxHeapBytes) {
         this.env = env;
+        this.maxHeapBytes = maxHeapBytes;
     }
 
     public static ServerConfig load(Map<String, String> env) throws ConfigException {
-        ConfigLoader loader = new ConfigLoader(env);
+        return load(env, Runtime.getRuntime().maxMemory());
+    }
+
+    /** As {@link #load(Map)}, for a process whose maximum heap is {@code maxHeapBytes} (defaults derived from it). */
+    public static ServerConfig load(Map<String, String> env, long maxHeapBytes) throws ConfigException {
+        ConfigLoader loader = new ConfigLoader(env, maxHeapBytes);
         ServerConfig config = loader.build();
         if (!loader.problems.isEmpty()) throw new ConfigException(loader.problems);
         return config;
@@ -73,6 +82,7 @@ public final class ConfigLoader {
                 duration(Variable.IDLE_TIMEOUT, Duration.ofMillis(1), MAX_TIMEOUT),
                 duration(Variable.FRAME_TIMEOUT, Duration.ofMillis(1), MAX_TIMEOUT),
                 (int) size(Variable.MAX_FRAME_SIZE, MIN_FRAME_BYTES, MAX_FRAME_BYTES));
+        long inflight = inflightBytes(limits.maxFrameBytes());
         Duration drain = duration(Variable.DRAIN_TIMEOUT, Duration.ZERO, Duration.ofHours(1));
         MessageReader.Settings reader = new MessageReader.Settings(
                 read(Variable.DEFAULT_CHARSET, ConfigLoader::charset),
@@ -102,7 +112,7 @@ public final class ConfigLoader {
         RetryPolicy retry = retryDefaults();
         Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), ruleLimits, retry);
         Optional<TlsSettings> tls = tls();
-        return new ServerConfig(listen, limits, drain, reader, acks, intake, journal, dedupWindow, routing, tls, logging);
+        return new ServerConfig(listen, limits, inflight, drain, reader, acks, intake, journal, dedupWindow, routing, tls, logging);
     }
 
     /** TLS when TLS_CERT_FILE and TLS_KEY_FILE are set: the files are loaded and checked now, so a bad one stops the start. */
@@ -164,6 +174,24 @@ public final class ConfigLoader {
         }
         problems.add(variable.name() + "='" + file + "' cannot be read (no such file, or not readable by this user)");
         return false;
+    }
+
+    /**
+     * MAX_INFLIGHT_BYTES, or its default: a 16th of the heap, because a frame being handled costs
+     * several times its size for a moment (its bytes, their decoded text, the journal record),
+     * and connections, the journal's queue and delivery need the rest; but at least two frames of
+     * MAX_FRAME_SIZE, so that a largest frame always fits.
+     */
+    private long inflightBytes(int maxFrameBytes) {
+        long derived = Math.max(maxHeapBytes / 16, 2L * maxFrameBytes);
+        String raw = env.get(Variable.MAX_INFLIGHT_BYTES.name());
+        long bytes = read(Variable.MAX_INFLIGHT_BYTES, text -> text.isBlank() ? derived
+                : inRange(Values.size(text), MIN_FRAME_BYTES, MAX_INFLIGHT_BYTES, " bytes"));
+        if (bytes < maxFrameBytes && problems.stream().noneMatch(p -> p.startsWith(Variable.MAX_INFLIGHT_BYTES.name()))) {
+            problems.add(Variable.MAX_INFLIGHT_BYTES.name() + "='" + raw + "' is smaller than MAX_FRAME_SIZE (" + maxFrameBytes
+                    + " bytes): a largest frame could never be held");
+        }
+        return bytes;
     }
 
     private RetryPolicy retryDefaults() {

@@ -13,6 +13,7 @@ import java.time.Duration;
 public record ServerConfig(
         ListenAddress listenAddress,
         MllpListener.Limits limits,
+        long maxInflightBytes,
         Duration drainTimeout,
         MessageReader.Settings reader,
         AckWriter.Settings acks,

@@ -115,17 +115,17 @@ public final class MessageReader {
     }
 
     /**
-     * The refusal of a frame that exceeded the frame limit, addressed from its first bytes. The
-     * header is present only when MSH-10 is complete in them (a later field has started), so a
-     * truncated control id is never echoed.
+     * The refusal of a frame that was not held whole (over the frame limit, or no memory for it),
+     * addressed from its first bytes, with {@code problemText} as the reason. The header is
+     * present only when MSH-10 is complete in them (a later field has started), so a truncated
+     * control id is never echoed.
      */
-    public Refused refuseOversize(byte[] head, int maxFrameBytes) {
+    public Refused refuseUnheld(byte[] head, String problemText) {
         byte[] start = head.length <= OVERSIZE_HEAD_BYTES ? head : java.util.Arrays.copyOf(head, OVERSIZE_HEAD_BYTES);
         Decoding.Decoded decoded = Decoding.decode(start, settings.defaultCharset());
         Optional<MshHeader> header = MshHeader.scan(normalise(decoded.text())) instanceof MshHeader.Found found
                 && found.header().fieldCount() > 10 ? Optional.of(found.header()) : Optional.empty();
-        Problem problem = Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "the frame is larger than MAX_FRAME_SIZE ("
-                + maxFrameBytes + " bytes) and was not accepted; the connection is closed");
+        Problem problem = Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, problemText);
         return new Refused(header, List.of(problem), decoded, false);
     }
 

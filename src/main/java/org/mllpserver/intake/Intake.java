@@ -13,6 +13,8 @@ import org.mllpserver.journal.RecordType;
 import org.mllpserver.journal.RefusedFrame;
 import org.mllpserver.journal.StoredMessage;
 import org.mllpserver.mllp.FrameHandler;
+import org.mllpserver.mllp.FrameMemory;
+import org.mllpserver.mllp.FrameReader;
 import org.mllpserver.mllp.Peer;
 import org.mllpserver.rules.RuleSet;
 
@@ -109,19 +111,33 @@ public final class Intake implements FrameHandler {
     }
 
     @Override
-    public Optional<byte[]> onOversizeFrame(byte[] head, Peer peer) {
+    public Optional<byte[]> onUnheldFrame(FrameReader.Unheld frame, Peer peer) {
         try {
-            MessageReader.Refused refused = reader.refuseOversize(head, head.length);
-            keepRefused(refused, head, peer, clock.instant());
+            MessageReader.Refused refused = reader.refuseUnheld(frame.head(), unheldReason(frame));
+            keepRefused(refused, frame.head(), peer, clock.instant());
             if (refused.header().isEmpty()) {
-                LOG.log(WARNING, "{0}: frame over MAX_FRAME_SIZE refused; MSH-10 not readable in its first bytes, so no NAK", peer);
+                LOG.log(WARNING, "{0}: frame refused before it was whole ({1}); MSH-10 not readable in its first bytes, so no NAK",
+                        peer, refused.problems().getFirst().toLogString());
                 return Optional.empty();
             }
             return answer(refused, settings.errorAckCode(), refused.problems(), peer);
         } catch (RuntimeException e) {
-            LOG.log(ERROR, peer + ": internal error while refusing an oversize frame; closing without a NAK", e);
+            LOG.log(ERROR, peer + ": internal error while refusing a frame that was not held; closing without a NAK", e);
             return Optional.empty();
         }
+    }
+
+    /** What the sender is told (and the journal keeps) about a frame that was not held whole; no message content. */
+    private static String unheldReason(FrameReader.Unheld frame) {
+        return switch (frame) {
+            case FrameReader.TooLarge tooLarge -> "the frame is larger than MAX_FRAME_SIZE (" + tooLarge.maxFrameBytes()
+                    + " bytes) and was not accepted; the connection is closed";
+            case FrameReader.OverBudget over when over.why() == FrameMemory.Grant.NEVER_FITS ->
+                    "the frame is larger than the server's memory for frames in flight (MAX_INFLIGHT_BYTES) and was not accepted;"
+                            + " the connection is closed";
+            case FrameReader.OverBudget over -> "the server's memory for frames in flight (MAX_INFLIGHT_BYTES) was in use, so the frame"
+                    + " could not be held; it was not accepted: send it again (the connection is closed)";
+        };
     }
 
     private Optional<byte[]> refuse(MessageReader.Refused refused, byte[] raw, Peer peer, Instant receivedAt) {

@@ -13,8 +13,9 @@ public interface FrameHandler {
     Optional<byte[]> onFrame(byte[] payload, Peer peer);
 
     /**
-     * A frame was refused as too large; {@code head} is its first bytes. The reply (a NAK if the
+     * A frame was refused before it was whole: too large, or the process's memory for frames
+     * could not hold it. Its first bytes are in {@code frame.head()}. The reply (a NAK if the
      * control id could be read) is sent, then the connection is closed.
      */
-    Optional<byte[]> onOversizeFrame(byte[] head, Peer peer);
+    Optional<byte[]> onUnheldFrame(FrameReader.Unheld frame, Peer peer);
 }

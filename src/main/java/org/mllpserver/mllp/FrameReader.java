@@ -3,6 +3,7 @@ package org.mllpserver.mllp;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.function.LongSupplier;
 
@@ -19,6 +20,12 @@ import java.util.function.LongSupplier;
  *   <li>A {@code 0x0B} inside a frame is payload: nothing the sender sent is dropped silently.
  *   <li>A frame longer than {@code maxFrameBytes} is refused with {@link TooLarge} before more
  *       than {@code maxFrameBytes} bytes of it are held; the caller then closes the connection.
+ *   <li>Memory: a frame that arrives in one read is copied once, straight into its payload; a
+ *       longer one grows in {@link #CHUNK_BYTES} chunks (never by copying itself into an array
+ *       twice its size) and is joined into its payload at its end. Every byte held is first
+ *       reserved from the {@link FrameMemory}, which may make the reader wait (the connection is
+ *       then not read) or refuse with {@link OverBudget}. What a returned frame holds stays
+ *       reserved until the next call to {@link #next()}, since the caller handles it meanwhile.
  *   <li>Waiting for the first byte of a frame is bounded by the idle timeout, counted from the
  *       call to {@link #next()}; a started frame must be complete within the frame timeout, a
  *       deadline counted from its {@code 0x0B} (a slow drip of bytes does not extend it).
@@ -36,8 +43,10 @@ public final class FrameReader {
 
     /** Read buffer size: one socket read; a bigger frame is assembled over several reads. */
     static final int READ_BUFFER_BYTES = 16 * 1024;
-    /** A frame accumulator above this size is dropped after its frame, so idle connections stay small. */
-    private static final int RETAINED_FRAME_BYTES = 64 * 1024;
+    /** A frame that does not arrive in one read is held in chunks of this size. */
+    static final int CHUNK_BYTES = 16 * 1024;
+    /** The first bytes of a refused frame handed to the caller: an MSH segment fits many times over. */
+    static final int HEAD_BYTES = 64 * 1024;
 
     /** A blocking byte source with a per-call timeout; a timeout surfaces as {@link SocketTimeoutException}. */
     @FunctionalInterface
@@ -47,7 +56,13 @@ public final class FrameReader {
     }
 
     /** What {@link #next()} found. */
-    public sealed interface Result permits Frame, EndOfStream, TooLarge, TimedOut {}
+    public sealed interface Result permits Frame, EndOfStream, Unheld, TimedOut {}
+
+    /** A frame that was refused before it was whole: its first bytes, so that it can be answered and kept. */
+    public sealed interface Unheld extends Result permits TooLarge, OverBudget {
+        /** The frame's first bytes, up to {@link #HEAD_BYTES}; they stay reserved until the next call or the connection's end. */
+        byte[] head();
+    }
 
     /** A complete frame: the bytes between {@code 0x0B} and {@code 0x1C}. */
     public record Frame(byte[] payload) implements Result {}
@@ -55,8 +70,15 @@ public final class FrameReader {
     /** The peer closed the connection; {@code partialFrameBytes} of an unfinished frame were discarded. */
     public record EndOfStream(int partialFrameBytes) implements Result {}
 
-    /** A frame grew past the limit; {@code head} holds its first bytes (up to the limit). */
-    public record TooLarge(byte[] head, int maxFrameBytes) implements Result {}
+    /** A frame grew past the limit; {@code head} holds its first bytes (up to {@link #HEAD_BYTES}). */
+    public record TooLarge(byte[] head, int maxFrameBytes) implements Unheld {}
+
+    /**
+     * A frame could not be held: the process's frame memory had no room for it in time, it had to
+     * give way to a smaller frame, or it could never fit. {@code head} holds its first bytes (up to
+     * {@link #HEAD_BYTES}), {@code receivedBytes} how many had arrived.
+     */
+    public record OverBudget(byte[] head, long receivedBytes, FrameMemory.Grant why) implements Unheld {}
 
     /** No frame started within the idle timeout, or a started frame missed its deadline. */
     public record TimedOut(boolean inFrame, int partialFrameBytes) implements Result {}
@@ -69,25 +91,32 @@ public final class FrameReader {
     private final Duration frameTimeout;
     private final LongSupplier nanoClock;
     private final Runnable frameStarted;
+    private final FrameMemory memory;
 
     private final byte[] buffer = new byte[READ_BUFFER_BYTES];
     private int position; // next unread byte in buffer
     private int limit;    // end of valid bytes in buffer
     private State state = State.HUNTING;
 
-    private byte[] frame;
+    /** The unfinished frame's chunks; all full but the last. */
+    private final ArrayList<byte[]> chunks = new ArrayList<>();
     private int frameLength;
+    /** Bytes reserved from {@link #memory} for the current frame (or the last one returned). */
+    private long reserved;
     private long frameDeadlineNanos;
     private long junkBytes;
 
     public FrameReader(Source source, int maxFrameBytes, Duration idleTimeout, Duration frameTimeout,
                        LongSupplier nanoClock) {
-        this(source, maxFrameBytes, idleTimeout, frameTimeout, nanoClock, () -> { });
+        this(source, maxFrameBytes, idleTimeout, frameTimeout, nanoClock, () -> { }, FrameMemory.UNLIMITED);
     }
 
-    /** As above; {@code frameStarted} is told each time a start byte begins a frame. */
+    /**
+     * As above; {@code frameStarted} is told each time a start byte begins a frame, and the bytes
+     * of frames are reserved from {@code memory}.
+     */
     public FrameReader(Source source, int maxFrameBytes, Duration idleTimeout, Duration frameTimeout,
-                       LongSupplier nanoClock, Runnable frameStarted) {
+                       LongSupplier nanoClock, Runnable frameStarted, FrameMemory memory) {
         if (maxFrameBytes < 1) throw new IllegalArgumentException("maxFrameBytes must be positive");
         this.source = source;
         this.maxFrameBytes = maxFrameBytes;
@@ -95,7 +124,7 @@ public final class FrameReader {
         this.frameTimeout = frameTimeout;
         this.nanoClock = nanoClock;
         this.frameStarted = frameStarted;
-        this.frame = new byte[initialFrameCapacity()];
+        this.memory = memory;
     }
 
     /** The wire form of one frame: {@code 0x0B payload 0x1C 0x0D}, what {@link #next()} reads back. */
@@ -110,6 +139,7 @@ public final class FrameReader {
 
     /** Blocks until a frame is complete, the stream ends, a limit is hit or a timeout expires. */
     public Result next() throws IOException {
+        releaseReserved(); // the caller is done with the frame returned last
         long idleDeadlineNanos = nanoClock.getAsLong() + idleTimeout.toNanos();
         while (true) {
             if (position == limit) {
@@ -142,7 +172,9 @@ public final class FrameReader {
 
     /** Capacity held for the frame being assembled; never above the frame limit. */
     int frameCapacity() {
-        return frame.length;
+        int capacity = 0;
+        for (byte[] chunk : chunks) capacity += chunk.length;
+        return capacity;
     }
 
     private Result fill(long deadlineNanos) throws IOException {
@@ -154,7 +186,11 @@ public final class FrameReader {
             n = source.read(buffer, 0, buffer.length, Duration.ofNanos(remaining));
         } catch (SocketTimeoutException e) {
             return timedOut(inFrame);
+        } catch (IOException e) {
+            if (inFrame && memory.gaveWay()) return overBudget(FrameMemory.Grant.GAVE_WAY); // its read was shut to wake it
+            throw e;
         }
+        if (inFrame && memory.gaveWay()) return overBudget(FrameMemory.Grant.GAVE_WAY);
         if (n < 0) return endOfStream();
         position = 0;
         limit = n;
@@ -191,12 +227,14 @@ public final class FrameReader {
     private Result collect() {
         int end = indexOf(END_BLOCK, position, limit);
         int chunkEnd = end < 0 ? limit : end;
-        int chunk = chunkEnd - position;
-        if (chunk > maxFrameBytes - frameLength) {
-            append(position, maxFrameBytes - frameLength);
-            return tooLarge();
+        int length = chunkEnd - position;
+        if (length > maxFrameBytes - frameLength) {
+            Result refused = append(position, maxFrameBytes - frameLength);
+            return refused != null ? refused : tooLarge();
         }
-        append(position, chunk);
+        if (end >= 0 && frameLength == 0) return wholeFrame(length); // it arrived in one read: one copy
+        Result refused = append(position, length);
+        if (refused != null) return refused;
         if (end < 0) {
             position = limit;
             return null;
@@ -206,40 +244,123 @@ public final class FrameReader {
         return completeFrame();
     }
 
-    private void append(int from, int length) {
-        int needed = frameLength + length;
-        if (needed > frame.length) {
-            int grown = (int) Math.min((long) maxFrameBytes, Math.max((long) frame.length * 2, needed));
-            frame = Arrays.copyOf(frame, grown);
+    /** A frame whose start and end are both in the buffer: copied straight into its payload. */
+    private Result wholeFrame(int length) {
+        FrameMemory.Grant grant = memory.reserveWhole(length, frameDeadlineNanos);
+        if (grant != FrameMemory.Grant.GRANTED) {
+            byte[] head = Arrays.copyOfRange(buffer, position, position + Math.min(length, HEAD_BYTES));
+            state = State.HUNTING;
+            position = limit; // the connection is closed after this: what is buffered is not looked at
+            return new OverBudget(head, length, grant);
         }
-        System.arraycopy(buffer, from, frame, frameLength, length);
-        frameLength = needed;
+        reserved += length;
+        byte[] payload = Arrays.copyOfRange(buffer, position, position + length);
+        position += length + 1;
+        state = State.AFTER_END;
+        return new Frame(payload);
     }
 
-    private Frame completeFrame() {
-        byte[] payload = Arrays.copyOf(frame, frameLength);
-        if (frame.length > RETAINED_FRAME_BYTES) frame = new byte[initialFrameCapacity()];
-        frameLength = 0;
+    /** Copies {@code length} bytes of the buffer into the frame's chunks; a result when memory was refused. */
+    private Result append(int from, int length) {
+        int at = from;
+        int left = length;
+        while (left > 0) {
+            byte[] last = chunks.isEmpty() ? null : chunks.getLast();
+            int used = last == null ? 0 : frameLength - (chunks.size() - 1) * CHUNK_BYTES;
+            if (last == null || used == last.length) {
+                int size = Math.min(CHUNK_BYTES, maxFrameBytes - chunks.size() * CHUNK_BYTES);
+                FrameMemory.Grant grant = memory.reserve(size, frameDeadlineNanos);
+                if (grant != FrameMemory.Grant.GRANTED) return overBudget(grant);
+                reserved += size;
+                last = new byte[size];
+                chunks.add(last);
+                used = 0;
+            }
+            int n = Math.min(left, last.length - used);
+            System.arraycopy(buffer, at, last, used, n);
+            at += n;
+            left -= n;
+            frameLength += n;
+        }
+        return null;
+    }
+
+    /** Joins the chunks into the payload; its reservation stays until the next call. */
+    private Result completeFrame() {
+        if (!memory.settle()) return overBudget(FrameMemory.Grant.GAVE_WAY);
+        byte[] payload = new byte[frameLength];
+        int at = 0;
+        for (byte[] chunk : chunks) {
+            int n = Math.min(chunk.length, frameLength - at);
+            System.arraycopy(chunk, 0, payload, at, n);
+            at += n;
+        }
+        dropFrame();
         return new Frame(payload);
     }
 
     private TooLarge tooLarge() {
-        byte[] head = Arrays.copyOf(frame, frameLength);
-        frame = new byte[0];
-        frameLength = 0;
+        byte[] head = head();
+        dropFrame();
+        keepReservedOnly(head.length);
+        state = State.HUNTING;
         return new TooLarge(head, maxFrameBytes);
     }
 
-    private int initialFrameCapacity() {
-        return Math.min(4096, maxFrameBytes);
+    private OverBudget overBudget(FrameMemory.Grant why) {
+        byte[] head = head();
+        long received = frameLength;
+        dropFrame();
+        keepReservedOnly(head.length);
+        state = State.HUNTING;
+        position = limit; // the connection is closed after this: what is buffered is not looked at
+        return new OverBudget(head, received, why);
+    }
+
+    /** The first bytes of the frame being assembled, up to {@link #HEAD_BYTES}. */
+    private byte[] head() {
+        byte[] head = new byte[Math.min(frameLength, HEAD_BYTES)];
+        int at = 0;
+        for (byte[] chunk : chunks) {
+            if (at == head.length) break;
+            int n = Math.min(chunk.length, head.length - at);
+            System.arraycopy(chunk, 0, head, at, n);
+            at += n;
+        }
+        return head;
+    }
+
+    private void dropFrame() {
+        chunks.clear();
+        chunks.trimToSize();
+        frameLength = 0;
+    }
+
+    /** The head of a refused frame was copied out of reserved chunks: it keeps that much reserved. */
+    private void keepReservedOnly(long bytes) {
+        long keep = Math.min(bytes, reserved);
+        memory.release(reserved - keep);
+        reserved = keep;
+    }
+
+    private void releaseReserved() {
+        if (reserved == 0) return;
+        memory.release(reserved);
+        reserved = 0;
     }
 
     private TimedOut timedOut(boolean inFrame) {
-        return new TimedOut(inFrame, inFrame ? frameLength : 0);
+        TimedOut timedOut = new TimedOut(inFrame, inFrame ? frameLength : 0);
+        dropFrame();
+        releaseReserved();
+        return timedOut;
     }
 
     private EndOfStream endOfStream() {
-        return new EndOfStream(state == State.IN_FRAME ? frameLength : 0);
+        EndOfStream end = new EndOfStream(state == State.IN_FRAME ? frameLength : 0);
+        dropFrame();
+        releaseReserved();
+        return end;
     }
 
     private int indexOf(byte wanted, int from, int to) {

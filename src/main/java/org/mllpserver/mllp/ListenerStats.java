@@ -6,6 +6,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ListenerStats {
     final AtomicLong accepted = new AtomicLong();
     final AtomicLong refusedOverLimit = new AtomicLong();
+    final AtomicLong refusedAtCeiling = new AtomicLong();
+    final AtomicLong overBudgetFrames = new AtomicLong();
     final AtomicLong open = new AtomicLong();
     final AtomicLong frames = new AtomicLong();
     final AtomicLong junkBytes = new AtomicLong();
@@ -15,7 +17,12 @@ public final class ListenerStats {
     final AtomicLong handshakeFailures = new AtomicLong();
 
     public long accepted() { return accepted.get(); }
+    /** Connections refused because MAX_CONNECTIONS was reached on this listener. */
     public long refusedOverLimit() { return refusedOverLimit.get(); }
+    /** Connections refused because the process's connection ceiling was reached and no idle one could make room. */
+    public long refusedAtCeiling() { return refusedAtCeiling.get(); }
+    /** Frames refused because the memory for frames in flight (MAX_INFLIGHT_BYTES) could not hold them. */
+    public long overBudgetFrames() { return overBudgetFrames.get(); }
     public long open() { return open.get(); }
     public long frames() { return frames.get(); }
     public long junkBytes() { return junkBytes.get(); }

@@ -74,6 +74,7 @@ public final class MllpClient implements AutoCloseable {
             case FrameReader.EndOfStream end -> throw new EOFException("the server closed the connection without a reply");
             case FrameReader.TimedOut timedOut -> throw new SocketTimeoutException("no reply within the reply timeout");
             case FrameReader.TooLarge tooLarge -> throw new IOException("reply larger than " + tooLarge.maxFrameBytes() + " bytes");
+            case FrameReader.OverBudget over -> throw new IllegalStateException("a client's replies have no memory budget");
         };
     }
 

@@ -50,9 +50,36 @@ public final class MllpListener {
         }
     }
 
+    /**
+     * What every listener of a process shares.
+     *
+     * @param connectionIds unique across listeners, so ids are unique in the logs
+     * @param frames        the bytes all connections together may hold in frames (MAX_INFLIGHT_BYTES)
+     * @param ceiling       the connections the process may hold at once, over every listener
+     */
+    public record Shared(LongSupplier connectionIds, LongSupplier nanoClock, FrameBudget frames, ConnectionCeiling ceiling) {
+        /** No process-wide bounds: one listener in a test. */
+        public static Shared unbounded(LongSupplier connectionIds, LongSupplier nanoClock) {
+            return new Shared(connectionIds, nanoClock, new FrameBudget(Long.MAX_VALUE, nanoClock), ConnectionCeiling.none());
+        }
+    }
+
+    /**
+     * Heap a plain connection costs, counted by the {@link ConnectionCeiling}: its 16 KiB read
+     * buffer, a small frame's payload, its virtual thread's stack and the socket's objects
+     * (measured: see BENCHMARKS.md, "memory per connection").
+     */
+    public static final long PLAIN_CONNECTION_BYTES = 32 * 1024;
+    /** A TLS connection also holds its SSLEngine's packet and application buffers (about 2 × 17 KiB each way) and session. */
+    public static final long TLS_CONNECTION_BYTES = 96 * 1024;
+
     private static final System.Logger LOG = System.getLogger(MllpListener.class.getName());
-    /** After a failed accept (say, out of file descriptors) wait this long before the next try. */
+    /** After a failed accept (say, out of file descriptors) wait this long before the next try... */
     private static final Duration ACCEPT_ERROR_BACKOFF = Duration.ofMillis(100);
+    /** ...doubling while it keeps failing, up to this. */
+    private static final Duration ACCEPT_ERROR_BACKOFF_MAX = Duration.ofSeconds(2);
+    /** Accepting that has failed this long is reported by {@link #acceptProblem()}. */
+    static final Duration STUCK_AFTER = Duration.ofSeconds(30);
     /** At most one "refused: over MAX_CONNECTIONS" line per this period; the counter keeps the rest. */
     private static final Duration REFUSAL_LOG_PERIOD = Duration.ofSeconds(10);
     /** The part of the drain timeout kept for force-closed connections to finish their cleanup. */
@@ -67,13 +94,18 @@ public final class MllpListener {
     private final ListenerStats stats;
     private final LongSupplier connectionIds;
     private final LongSupplier nanoClock;
+    private final FrameBudget frameBudget;
+    private final ConnectionCeiling ceiling;
     private final SocketUpgrade upgrade;
     private final Semaphore permits;
     private final Map<Long, Connection> connections = new ConcurrentHashMap<>();
     private final Object connectionsChanged = new Object();
     private final AtomicLong lastRefusalLogNanos = new AtomicLong(Long.MIN_VALUE);
+    private final long connectionBytes;
     private volatile boolean draining;
-    private Thread acceptThread;
+    private volatile Thread acceptThread;
+    /** When the current run of failed accepts began; 0 while accepting works. */
+    private volatile long failingSinceNanos;
 
     /**
      * @param serverSocket   bound already; this listener owns it
@@ -81,20 +113,23 @@ public final class MllpListener {
      */
     public MllpListener(String name, ServerSocket serverSocket, Limits limits, FrameHandler handler,
                         ListenerStats stats, LongSupplier connectionIds, LongSupplier nanoClock) {
-        this(name, serverSocket, limits, handler, stats, connectionIds, nanoClock, SocketUpgrade.PLAIN);
+        this(name, serverSocket, limits, handler, stats, Shared.unbounded(connectionIds, nanoClock), SocketUpgrade.PLAIN);
     }
 
-    /** As above, with each accepted socket upgraded (TLS) on its connection's thread before frames are read. */
+    /** As above, bounded by what the process's listeners share, with each accepted socket upgraded (TLS) before frames are read. */
     public MllpListener(String name, ServerSocket serverSocket, Limits limits, FrameHandler handler,
-                        ListenerStats stats, LongSupplier connectionIds, LongSupplier nanoClock, SocketUpgrade upgrade) {
+                        ListenerStats stats, Shared shared, SocketUpgrade upgrade) {
         this.upgrade = upgrade;
         this.name = name;
         this.serverSocket = serverSocket;
         this.limits = limits;
         this.handler = handler;
         this.stats = stats;
-        this.connectionIds = connectionIds;
-        this.nanoClock = nanoClock;
+        this.connectionIds = shared.connectionIds();
+        this.nanoClock = shared.nanoClock();
+        this.frameBudget = shared.frames();
+        this.ceiling = shared.ceiling();
+        this.connectionBytes = upgrade == SocketUpgrade.PLAIN ? PLAIN_CONNECTION_BYTES : TLS_CONNECTION_BYTES;
         this.permits = new Semaphore(limits.maxConnections() == 0 ? Integer.MAX_VALUE : limits.maxConnections());
     }
 
@@ -148,53 +183,119 @@ public final class MllpListener {
         }
     }
 
+    /**
+     * Accepts until the drain. Nothing ends this loop but the drain: an I/O error (out of file
+     * descriptors) or an {@link Error} (out of memory, a stack overflow) is logged and accepting
+     * goes on after a pause that doubles up to {@link #ACCEPT_ERROR_BACKOFF_MAX}. A listener that
+     * keeps failing shows in {@link #acceptProblem()}, which liveness reads.
+     */
     private void acceptLoop() {
+        Duration backoff = ACCEPT_ERROR_BACKOFF;
         while (!draining) {
-            boolean permitted = permits.tryAcquire();
-            Socket socket;
             try {
-                socket = serverSocket.accept();
-            } catch (IOException e) {
-                if (permitted) permits.release();
-                if (draining || serverSocket.isClosed()) return;
-                LOG.log(WARNING, "{0} listener: accept failed ({1}); retrying", name, e.toString());
-                pause(ACCEPT_ERROR_BACKOFF);
-                continue;
+                acceptOne();
+                failingSinceNanos = 0;
+                backoff = ACCEPT_ERROR_BACKOFF;
+            } catch (Throwable e) { // an Error too: the loop that lets senders in must outlive whatever one accept met
+                if (draining || serverSocket.isClosed()) break;
+                if (failingSinceNanos == 0) failingSinceNanos = nanoClock.getAsLong();
+                logAcceptFailure(e, backoff);
+                pause(backoff);
+                backoff = backoff.multipliedBy(2).compareTo(ACCEPT_ERROR_BACKOFF_MAX) > 0 ? ACCEPT_ERROR_BACKOFF_MAX : backoff.multipliedBy(2);
             }
-            // A permit freed while we were blocked in accept() still counts for this connection.
-            if (!permitted && !permits.tryAcquire()) {
-                refuse(socket);
-                continue;
-            }
-            startConnection(socket);
         }
     }
 
-    /** Serves the socket on a new virtual thread; if that cannot start, the socket is closed and accepting goes on. */
-    private void startConnection(Socket socket) {
-        Connection connection = new Connection(connectionIds.getAsLong(), socket);
+    /** One accept: the permit is taken before it, and handed to the connection or given back, whatever happens. */
+    private void acceptOne() throws IOException {
+        boolean permitted = permits.tryAcquire();
+        Socket socket;
+        try {
+            socket = serverSocket.accept();
+        } catch (Throwable e) {
+            if (permitted) permits.release();
+            throw e;
+        }
+        boolean handedOver = false;
+        try {
+            // A permit freed while we were blocked in accept() still counts for this connection.
+            if (!permitted) permitted = permits.tryAcquire();
+            if (!permitted) {
+                refuse(socket, stats.refusedOverLimit, "MAX_CONNECTIONS=" + limits.maxConnections() + " reached");
+                return;
+            }
+            Connection connection = new Connection(connectionIds.getAsLong(), socket);
+            if (!ceiling.admit(connection, connectionBytes)) {
+                connection.memory.close();
+                refuse(socket, stats.refusedAtCeiling, "the server's connection ceiling (" + ceiling.maxConnections()
+                        + " connections or " + ceiling.maxBytes() + " bytes of heap) reached, and no connection idle for 1 s to close");
+                return;
+            }
+            handedOver = true; // from here on the connection's release() gives back the socket, the permit and its place
+            startConnection(connection);
+        } finally {
+            if (!handedOver) {
+                closeQuietly(socket);
+                if (permitted) permits.release();
+            }
+        }
+    }
+
+    private void logAcceptFailure(Throwable e, Duration backoff) {
+        try {
+            LOG.log(e instanceof Error ? System.Logger.Level.ERROR : WARNING,
+                    "{0} listener: accept failed ({1}); accepting again in {2} ms", name, e.toString(), String.valueOf(backoff.toMillis()));
+        } catch (Throwable logFailed) {
+            // Out of memory even for a log line: the pause and the next accept matter more than the line.
+        }
+    }
+
+    /** Serves the connection on a new virtual thread; if that cannot start, the connection is closed and released. */
+    private void startConnection(Connection connection) {
         stats.accepted.incrementAndGet();
         stats.open.incrementAndGet();
         connections.put(connection.id, connection);
         try {
             Thread.ofVirtual().name("mllp-conn-" + connection.id).start(connection::run);
-        } catch (RuntimeException | OutOfMemoryError e) {
+        } catch (Throwable e) { // out of memory for a thread: this connection is closed, accepting goes on
             connection.release();
-            LOG.log(System.Logger.Level.ERROR, name + " listener: could not start a thread for " + connection.peer
-                    + "; closed it and accepting goes on", e);
-            pause(ACCEPT_ERROR_BACKOFF);
+            throw e;
         }
     }
 
-    private void refuse(Socket socket) {
-        long refused = stats.refusedOverLimit.incrementAndGet();
+    /** Closes a connection the listener cannot take; one log line per {@link #REFUSAL_LOG_PERIOD}, the counters keep the rest. */
+    private void refuse(Socket socket, AtomicLong counter, String why) {
+        long refused = counter.incrementAndGet();
         closeQuietly(socket);
         long now = nanoClock.getAsLong();
         long last = lastRefusalLogNanos.get();
         if ((last == Long.MIN_VALUE || now - last >= REFUSAL_LOG_PERIOD.toNanos()) && lastRefusalLogNanos.compareAndSet(last, now)) {
-            LOG.log(WARNING, "{0} listener: refused a connection from {1}: MAX_CONNECTIONS={2} reached ({3} refused so far)",
-                    name, socket.getRemoteSocketAddress(), String.valueOf(limits.maxConnections()), String.valueOf(refused));
+            LOG.log(WARNING, "{0} listener: refused a connection from {1}: {2} ({3} refused so far for this reason)",
+                    name, socket.getRemoteSocketAddress(), why, String.valueOf(refused));
         }
+    }
+
+    /**
+     * Why this listener is not accepting connections as it should, if it is not: its accept
+     * thread ended, or accepting has failed for {@link #STUCK_AFTER} on end. Empty while it
+     * accepts, and during a drain. Read by liveness.
+     */
+    public java.util.Optional<String> acceptProblem() {
+        if (draining) return java.util.Optional.empty();
+        Thread thread = acceptThread;
+        if (thread == null) return java.util.Optional.of(name + " listener: not started");
+        if (!thread.isAlive()) return java.util.Optional.of(name + " listener: its accept thread has ended");
+        long failing = failingSinceNanos;
+        if (failing != 0 && nanoClock.getAsLong() - failing > STUCK_AFTER.toNanos()) {
+            return java.util.Optional.of(name + " listener: accepting has failed for over " + STUCK_AFTER.toSeconds() + " s");
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** True when the accept thread ended without a drain: this listener cannot go on. */
+    public boolean acceptThreadEnded() {
+        Thread thread = acceptThread;
+        return !draining && thread != null && !thread.isAlive();
     }
 
     private static void pause(Duration duration) {
@@ -223,7 +324,7 @@ public final class MllpListener {
      * whether a drain began, and the drain sets its flag before it looks at the connections, so
      * one of the two always sees the other.
      */
-    private final class Connection {
+    private final class Connection implements ConnectionCeiling.Member {
         private static final int BUSY = 0;
         private static final int IDLE = 1;
         private static final int CLOSING = 2;
@@ -243,6 +344,10 @@ public final class MllpListener {
         private final long openedNanos;
         private final AtomicInteger state = new AtomicInteger(BUSY);
         private volatile FrameReader reader;
+        /** This connection's share of the process's frame memory; made and closed on its own thread. */
+        private final FrameBudget.Holder memory;
+        /** When it last began to wait for a frame with nothing in flight (meaningful while IDLE). */
+        private volatile long idleSinceNanos;
         private volatile String closedBecause;
         private long frames;
         private boolean junkLogged;
@@ -253,6 +358,7 @@ public final class MllpListener {
             this.raw = socket;
             this.peer = new Peer(id, socket.getRemoteSocketAddress());
             this.openedNanos = nanoClock.getAsLong();
+            this.memory = frameBudget.holder(this::wakeToGiveWay);
         }
 
         void run() {
@@ -309,10 +415,11 @@ public final class MllpListener {
             FrameReader frames = new FrameReader((buffer, offset, length, timeout) -> {
                 socket.setSoTimeout(timeoutMillis(timeout));
                 return upgraded ? readBefore(in, buffer, offset, length, timeout) : in.read(buffer, offset, length);
-            }, limits.maxFrameBytes(), limits.idleTimeout(), limits.frameTimeout(), nanoClock, () -> state.set(BUSY));
+            }, limits.maxFrameBytes(), limits.idleTimeout(), limits.frameTimeout(), nanoClock, () -> state.set(BUSY), memory);
             this.reader = frames;
             while (true) {
                 if (!frames.holdsFrameData()) {
+                    idleSinceNanos = nanoClock.getAsLong();
                     state.set(IDLE);
                     if (draining && state.compareAndSet(IDLE, CLOSING)) return "closed while idle: server is shutting down";
                 }
@@ -332,8 +439,14 @@ public final class MllpListener {
                     }
                     case FrameReader.TooLarge tooLarge -> {
                         stats.oversizeFrames.incrementAndGet();
-                        reply(out, handler.onOversizeFrame(tooLarge.head(), peer));
+                        reply(out, handler.onUnheldFrame(tooLarge, peer));
                         return "frame larger than MAX_FRAME_SIZE (" + tooLarge.maxFrameBytes() + " bytes)";
+                    }
+                    case FrameReader.OverBudget over -> {
+                        if (closedBecause != null) return closedBecause; // the drain closed it while it waited for room
+                        stats.overBudgetFrames.incrementAndGet();
+                        reply(out, handler.onUnheldFrame(over, peer));
+                        return overBudgetReason(over);
                     }
                     case FrameReader.TimedOut timedOut -> {
                         if (timedOut.inFrame()) {
@@ -346,6 +459,39 @@ public final class MllpListener {
                     }
                 }
             }
+        }
+
+        private String overBudgetReason(FrameReader.OverBudget over) {
+            return switch (over.why()) {
+                case TIMED_OUT -> "frame could not be held within FRAME_TIMEOUT: the memory for frames in flight (MAX_INFLIGHT_BYTES="
+                        + frameBudget.capacity() + " bytes) stayed in use (" + over.receivedBytes() + " bytes received)";
+                case GAVE_WAY -> "unfinished frame (" + over.receivedBytes() + " bytes) given up to make room for smaller frames:"
+                        + " the memory for frames in flight (MAX_INFLIGHT_BYTES=" + frameBudget.capacity() + " bytes) was in use";
+                case NEVER_FITS -> "frame larger than the memory for frames in flight (MAX_INFLIGHT_BYTES=" + frameBudget.capacity() + " bytes)";
+                case GRANTED -> throw new IllegalStateException("a granted reservation is not a refusal");
+            };
+        }
+
+        /** The budget asks this connection to give up its unfinished frame: end its blocked read (the answer still goes out). */
+        private void wakeToGiveWay() {
+            try {
+                raw.shutdownInput();
+            } catch (IOException e) {
+                LOG.log(DEBUG, "{0}: shutting input down failed: {1}", peer, e.toString());
+            }
+        }
+
+        @Override
+        public long idleSinceNanos() {
+            return state.get() == IDLE ? idleSinceNanos : Long.MAX_VALUE;
+        }
+
+        @Override
+        public boolean closeToMakeRoom(String why) {
+            if (!state.compareAndSet(IDLE, CLOSING)) return false;
+            closedBecause = why;
+            closeQuietly(raw);
+            return true;
         }
 
         /**
@@ -394,6 +540,7 @@ public final class MllpListener {
         void forceClose() {
             closedBecause = "closed at the end of DRAIN_TIMEOUT: server is shutting down";
             closeQuietly(raw); // never blocks on a TLS close_notify to a peer that stopped reading
+            memory.interrupt(); // a connection waiting for frame memory is not in a read the close would end
         }
 
         /** The single cleanup path: socket, permit, bookkeeping. Idempotent. */
@@ -402,6 +549,8 @@ public final class MllpListener {
             closeQuietly(raw); // first: a TLS close_notify to a peer that stopped reading must not block the cleanup
             if (socket != raw) closeQuietly(socket);
             permits.release();
+            ceiling.leave(this);
+            memory.close();
             stats.open.decrementAndGet();
             FrameReader current = reader;
             if (current != null) stats.junkBytes.addAndGet(current.junkBytes());

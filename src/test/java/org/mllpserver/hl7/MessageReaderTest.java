@@ -180,9 +180,9 @@ class MessageReaderTest {
     @Test
     void refusesAnOversizeFrameWithItsControlIdOnlyWhenMsh10IsComplete() {
         byte[] head = ascii(ADT.substring(0, ADT.indexOf("|P|") + 1));
-        assertEquals("C1", reader.refuseOversize(head, 1024).header().orElseThrow().controlId());
+        assertEquals("C1", reader.refuseUnheld(head, "too large").header().orElseThrow().controlId());
         byte[] cut = ascii(ADT.substring(0, ADT.indexOf("|C1|") + 2));
-        assertTrue(reader.refuseOversize(cut, 1024).header().isEmpty(), "MSH-10 may be cut short: no header");
+        assertTrue(reader.refuseUnheld(cut, "too large").header().isEmpty(), "MSH-10 may be cut short: no header");
     }
 
     @Test

@@ -122,6 +122,118 @@ class FrameReaderTest {
     }
 
     @Test
+    void aLargeFrameGrowsInChunksWithoutEverHoldingTwiceItsSize() throws IOException {
+        int size = 3 << 20;
+        byte[] payload = ascii("MSH|" + "z".repeat(size - 4));
+        byte[] stream = concat(frame(new String(payload, StandardCharsets.ISO_8859_1)), frame("MSH|small"));
+        CountingMemory memory = new CountingMemory(Long.MAX_VALUE);
+        int[] position = {0};
+        long[] largestCapacityOverLength = {0};
+        FrameReader[] self = new FrameReader[1];
+        FrameReader reader = new FrameReader((buffer, offset, length, timeout) -> {
+            if (self[0] != null) {
+                largestCapacityOverLength[0] = Math.max(largestCapacityOverLength[0], self[0].frameCapacity() - (position[0] - 1L));
+            }
+            if (position[0] >= stream.length) return -1;
+            int n = Math.min(Math.min(length, 65536), stream.length - position[0]);
+            System.arraycopy(stream, position[0], buffer, offset, n);
+            position[0] += n;
+            return n;
+        }, 4 << 20, LONG, LONG, System::nanoTime, () -> { }, memory);
+        self[0] = reader;
+        FrameReader.Frame big = assertInstanceOf(FrameReader.Frame.class, reader.next());
+        assertArrayEquals(payload, big.payload());
+        assertTrue(largestCapacityOverLength[0] <= FrameReader.CHUNK_BYTES,
+                "capacity beyond what arrived: " + largestCapacityOverLength[0]);
+        assertTrue(memory.held <= size + FrameReader.CHUNK_BYTES, "reserved while it is handled: " + memory.held);
+        assertEquals(memory.held, memory.peak, "the join at its end reserves nothing more");
+        assertFrame("MSH|small", reader.next());
+        assertEquals(9, memory.held, "the big frame's reservation ended when the next frame was asked for");
+        assertInstanceOf(FrameReader.EndOfStream.class, reader.next());
+        assertEquals(0, memory.held);
+    }
+
+    @Test
+    void aFrameTheMemoryCannotHoldIsRefusedWithItsHead() throws IOException {
+        byte[] stream = concat(bytes(0x0B), ascii("MSH|^~\\&|A|B|C|D|20260101||ADT^A01|CTRL-9|P|2.5\r" + "x".repeat(200_000)));
+        CountingMemory memory = new CountingMemory(64 * 1024);
+        FrameReader reader = new FrameReader(source(stream, 4096), MAX, LONG, LONG, System::nanoTime, () -> { }, memory);
+        FrameReader.OverBudget over = assertInstanceOf(FrameReader.OverBudget.class, reader.next());
+        assertEquals(FrameMemory.Grant.TIMED_OUT, over.why());
+        assertEquals(64 * 1024, over.receivedBytes());
+        assertTrue(new String(over.head(), StandardCharsets.ISO_8859_1).startsWith("MSH|^~\\&|A|B|C|D|20260101||ADT^A01|CTRL-9|"));
+        assertEquals(over.head().length, memory.held, "only the head stays reserved");
+    }
+
+    @Test
+    void aFrameAskedToGiveWayStopsAtItsNextRead() throws IOException {
+        byte[] stream = concat(bytes(0x0B), ascii("MSH|" + "x".repeat(100_000)), bytes(0x1C));
+        CountingMemory memory = new CountingMemory(Long.MAX_VALUE);
+        int[] reads = {0};
+        FrameReader.Source base = source(stream, 4096);
+        FrameReader reader = new FrameReader((buffer, offset, length, timeout) -> {
+            if (++reads[0] == 3) memory.asked = true; // another connection needed the room
+            return base.read(buffer, offset, length, timeout);
+        }, MAX, LONG, LONG, System::nanoTime, () -> { }, memory);
+        FrameReader.OverBudget over = assertInstanceOf(FrameReader.OverBudget.class, reader.next());
+        assertEquals(FrameMemory.Grant.GAVE_WAY, over.why());
+        assertEquals(2 * 4096 - 1, over.receivedBytes(), "stopped after the read that saw the request");
+    }
+
+    /** A FrameMemory that counts, with a capacity; reservations beyond it time out at once. */
+    private static final class CountingMemory implements FrameMemory {
+        final long capacity;
+        long held;
+        long peak;
+        volatile boolean asked;
+
+        CountingMemory(long capacity) {
+            this.capacity = capacity;
+        }
+
+        @Override
+        public Grant reserve(int bytes, long deadlineNanos) {
+            if (asked) return Grant.GAVE_WAY;
+            if (held + bytes > capacity) return Grant.TIMED_OUT;
+            held += bytes;
+            peak = Math.max(peak, held);
+            return Grant.GRANTED;
+        }
+
+        @Override
+        public Grant reserveWhole(int bytes, long deadlineNanos) {
+            return reserve(bytes, deadlineNanos);
+        }
+
+        @Override
+        public boolean settle() {
+            return !asked;
+        }
+
+        @Override
+        public void release(long bytes) {
+            held -= bytes;
+            if (held < 0) throw new AssertionError("released more than reserved");
+        }
+
+        @Override
+        public boolean gaveWay() {
+            return asked;
+        }
+    }
+
+    private static FrameReader.Source source(byte[] stream, int readSize) {
+        int[] position = {0};
+        return (buffer, offset, length, timeout) -> {
+            if (position[0] >= stream.length) return -1;
+            int n = Math.min(Math.min(length, readSize), stream.length - position[0]);
+            System.arraycopy(stream, position[0], buffer, offset, n);
+            position[0] += n;
+            return n;
+        };
+    }
+
+    @Test
     void reportsAnIdleTimeoutWhenNoFrameStarts() throws IOException {
         FrameReader reader = new FrameReader((buffer, offset, length, timeout) -> {
             throw new SocketTimeoutException("idle");

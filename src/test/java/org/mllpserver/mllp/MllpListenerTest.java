@@ -172,8 +172,8 @@ class MllpListenerTest {
             }
 
             @Override
-            public Optional<byte[]> onOversizeFrame(byte[] head, Peer peer) {
-                oversizeHeadLength.set(head.length);
+            public Optional<byte[]> onUnheldFrame(FrameReader.Unheld frame, Peer peer) {
+                oversizeHeadLength.set(frame.head().length);
                 return Optional.of(ascii("OVERSIZE"));
             }
         };
@@ -197,8 +197,8 @@ class MllpListenerTest {
             }
 
             @Override
-            public Optional<byte[]> onOversizeFrame(byte[] head, Peer peer) {
-                return echo.onOversizeFrame(head, peer);
+            public Optional<byte[]> onUnheldFrame(FrameReader.Unheld frame, Peer peer) {
+                return echo.onUnheldFrame(frame, peer);
             }
         };
     }
