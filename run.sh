@@ -56,8 +56,13 @@ ensure_built() {
   fi
 }
 
+# -XX:+ExitOnOutOfMemoryError: every input that grows with senders is bounded (MAX_INFLIGHT_BYTES,
+# the connection ceiling, the journal queue), so running out of heap means a bug. After one, any
+# thread may have been cut off halfway through an update, so the process exits (status 3) and its
+# supervisor starts it again: nothing acknowledged is lost (AA follows the fsync) and unanswered
+# senders send again, where a process limping on could stay up answering nobody.
 run_java() {
-  exec "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow ${JAVA_OPTS:-} \
+  exec "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow -XX:+ExitOnOutOfMemoryError ${JAVA_OPTS:-} \
     -cp "$JAR:target/lib/*" org.mllpserver.app.Main "$@"
 }
 

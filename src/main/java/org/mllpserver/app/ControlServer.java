@@ -35,6 +35,8 @@ final class ControlServer implements AutoCloseable {
     static final int MAX_REQUEST_BYTES = 64 * 1024;
     /** A request line must arrive within this; commands themselves (a replay of many dead letters) may take longer. */
     static final java.time.Duration REQUEST_TIMEOUT = java.time.Duration.ofSeconds(10);
+    /** After a failed accept, the control socket waits this long before the next. */
+    private static final java.time.Duration ACCEPT_ERROR_PAUSE = java.time.Duration.ofMillis(100);
 
     private static final System.Logger LOG = System.getLogger(ControlServer.class.getName());
 
@@ -87,16 +89,37 @@ final class ControlServer implements AutoCloseable {
         }
     }
 
+    /** Accepts until closed; an I/O error or an {@link Error} (out of memory) is logged and accepting goes on after a pause. */
     private void acceptLoop(Handler handler) {
         while (server.isOpen()) {
+            SocketChannel client = null;
             try {
-                SocketChannel client = server.accept();
-                Thread.ofVirtual().name("control").start(() -> serve(client, handler));
+                client = server.accept();
+                SocketChannel accepted = client;
+                Thread.ofVirtual().name("control").start(() -> serve(accepted, handler));
             } catch (ClosedChannelException e) {
                 return;
-            } catch (IOException e) {
-                LOG.log(WARNING, "control socket: accept failed: {0}", e.getMessage());
+            } catch (Throwable e) { // an Error too: the operator's way in must outlive it
+                closeQuietly(client);
+                try {
+                    LOG.log(WARNING, "control socket: accept failed: {0}; accepting again in {1} ms", e.toString(),
+                            String.valueOf(ACCEPT_ERROR_PAUSE.toMillis()));
+                    Thread.sleep(ACCEPT_ERROR_PAUSE);
+                } catch (InterruptedException interrupted) {
+                    return; // close() interrupts this thread
+                } catch (Throwable outOfMemory) {
+                    // no memory even for the log line: try the next accept
+                }
             }
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        if (channel == null) return;
+        try {
+            channel.close();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "control socket: closing a connection failed: {0}", e.toString());
         }
     }
 

@@ -8,6 +8,7 @@ import org.mllpserver.config.Variable;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -26,6 +27,10 @@ public final class Main {
     static final int EXIT_USAGE = 2;
     /** Exit code when a second SIGINT/SIGTERM cuts the drain short (128 + SIGINT). */
     private static final int EXIT_INTERRUPTED = 130;
+    /** How long past DRAIN_TIMEOUT a stop may take (dispatchers, the journal's last force) before the process halts. */
+    static final Duration STOP_GRACE = Duration.ofSeconds(5);
+    /** How often the watchdog looks for an ended loop. */
+    private static final Duration WATCHDOG_PERIOD = Duration.ofSeconds(1);
 
     private Main() {
     }
@@ -76,7 +81,11 @@ public final class Main {
         Logging.configure(config.logging());
         System.Logger log = System.getLogger(Main.class.getName());
         CountDownLatch stopRequested = new CountDownLatch(1);
-        Signals.onTermination(stopRequested::countDown, () -> Runtime.getRuntime().halt(EXIT_INTERRUPTED));
+        Duration stopBound = config.drainTimeout().plus(STOP_GRACE);
+        Signals.onTermination(() -> {
+            stopRequested.countDown();
+            haltAfter(stopBound, log);
+        }, () -> Runtime.getRuntime().halt(EXIT_INTERRUPTED));
         // Installed before the (possibly long) start: the JVM's default for SIGHUP would stop the process.
         java.util.concurrent.atomic.AtomicReference<Server> started = new java.util.concurrent.atomic.AtomicReference<>();
         Signals.onHangup(() -> Thread.ofVirtual().start(() -> {
@@ -87,6 +96,7 @@ public final class Main {
         try {
             Server server = Server.start(config, Clock.systemDefaultZone());
             started.set(server);
+            watch(server, log);
             stopRequested.await();
             server.stop();
             return EXIT_OK;
@@ -97,6 +107,54 @@ public final class Main {
             Thread.currentThread().interrupt();
             return EXIT_FAILURE;
         }
+    }
+
+    /**
+     * SIGTERM always ends the process: the drain is bounded by DRAIN_TIMEOUT, and if the whole
+     * stop (dispatchers, the journal's last force) is not done {@link #STOP_GRACE} later, the
+     * process halts. Nothing acknowledged is lost by that: AA follows the fsync.
+     */
+    private static void haltAfter(Duration bound, System.Logger log) {
+        Thread.ofPlatform().daemon(true).name("stop-deadline").start(() -> {
+            try {
+                Thread.sleep(bound);
+            } catch (InterruptedException e) {
+                return;
+            }
+            log.log(ERROR, "the stop did not finish within DRAIN_TIMEOUT + " + STOP_GRACE.toSeconds() + " s; halting"
+                    + " (every acknowledged message is on disk; delivery resumes from the saved cursors)");
+            Runtime.getRuntime().halt(EXIT_FAILURE);
+        });
+    }
+
+    /**
+     * The watchdog: once a second, whether a loop that serves others (an accept loop, the journal
+     * flusher, a dispatcher) has ended. Each survives every failure by itself, so this is a last
+     * line: the process exits non-zero so that its supervisor restarts it, rather than stay up
+     * answering nobody.
+     */
+    private static void watch(Server server, System.Logger log) {
+        Thread.ofPlatform().daemon(true).name("watchdog").start(() -> {
+            while (true) {
+                try {
+                    Thread.sleep(WATCHDOG_PERIOD);
+                    java.util.List<String> fatal = server.fatalProblems();
+                    if (!fatal.isEmpty()) {
+                        log.log(ERROR, "fatal: " + String.join("; ", fatal) + "; exiting with status " + EXIT_FAILURE
+                                + " so that a supervisor restarts the server (every acknowledged message is on disk)");
+                        Runtime.getRuntime().halt(EXIT_FAILURE);
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                } catch (Throwable e) { // the watchdog must outlive what it watches for
+                    try {
+                        log.log(ERROR, "watchdog: " + e);
+                    } catch (Throwable outOfMemory) {
+                        // the next look matters more than the line
+                    }
+                }
+            }
+        });
     }
 
     private static void usage(PrintStream out) {

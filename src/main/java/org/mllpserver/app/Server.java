@@ -1,5 +1,6 @@
 package org.mllpserver.app;
 
+import org.mllpserver.admin.AdminServer;
 import org.mllpserver.config.Routing;
 import org.mllpserver.config.ServerConfig;
 import org.mllpserver.delivery.DeadLetterQueue;
@@ -60,6 +61,8 @@ public final class Server {
 
     /** How often TLS_WATCH looks at the TLS files. */
     private static final Duration TLS_WATCH_PERIOD = Duration.ofSeconds(10);
+    /** Dispatchers get what is left of DRAIN_TIMEOUT to stop, but at least this. */
+    private static final Duration DISPATCHER_STOP_MIN = Duration.ofSeconds(1);
     /** How often expired journal segments are looked for. */
     private static final Duration HOUSEKEEPING_PERIOD = Duration.ofMinutes(1);
 
@@ -74,11 +77,14 @@ public final class Server {
     private final DeliveryService delivery;
     private final DeadLetterQueue deadLetters;
     private final java.util.Optional<ControlServer> control;
+    private final Liveness liveness;
+    private final java.util.Optional<AdminServer> admin;
 
     private Server(ServerConfig config, List<MllpListener> listeners, java.util.Optional<TlsAcceptor> tls, Journal journal,
                    DuplicateIndex duplicates,
                    ScheduledExecutorService housekeeping, IntakeStats intakeStats, DeliveryService delivery,
-                   DeadLetterQueue deadLetters, java.util.Optional<ControlServer> control) {
+                   DeadLetterQueue deadLetters, java.util.Optional<ControlServer> control, Liveness liveness,
+                   java.util.Optional<AdminServer> admin) {
         this.config = config;
         this.listeners = listeners;
         this.tls = tls;
@@ -89,6 +95,8 @@ public final class Server {
         this.delivery = delivery;
         this.deadLetters = deadLetters;
         this.control = control;
+        this.liveness = liveness;
+        this.admin = admin;
     }
 
     /** Builds and starts the server; returns once the listener accepts connections. */
@@ -172,16 +180,55 @@ public final class Server {
             control.ifPresent(ControlServer::close);
             throw e;
         }
+        Liveness liveness = new Liveness(listeners, journal, delivery);
+        java.util.Optional<AdminServer> admin;
+        try {
+            admin = admin(config, liveness);
+        } catch (IOException e) {
+            listeners.forEach(l -> closeQuietly(l));
+            control.ifPresent(ControlServer::close);
+            throw e;
+        }
         ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("housekeeping").daemon(true).factory());
-        housekeeping.scheduleWithFixedDelay(() -> deleteExpired(journal, Math.min(delivery.lowestCursor(), deadLetters.oldestPosition())),
+        housekeeping.scheduleWithFixedDelay(supervised("deleting expired journal segments",
+                        () -> deleteExpired(journal, Math.min(delivery.lowestCursor(), deadLetters.oldestPosition()))),
                 0, HOUSEKEEPING_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         if (tls.isPresent() && config.tls().get().watch()) {
-            housekeeping.scheduleWithFixedDelay(tls.get()::reloadIfChanged, TLS_WATCH_PERIOD.toMillis(), TLS_WATCH_PERIOD.toMillis(),
-                    TimeUnit.MILLISECONDS);
+            housekeeping.scheduleWithFixedDelay(supervised("TLS_WATCH", tls.get()::reloadIfChanged), TLS_WATCH_PERIOD.toMillis(),
+                    TLS_WATCH_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         }
         listeners.forEach(MllpListener::start);
-        return new Server(config, listeners, tls, journal, duplicates, housekeeping, intakeStats, delivery, deadLetters, control);
+        return new Server(config, listeners, tls, journal, duplicates, housekeeping, intakeStats, delivery, deadLetters, control,
+                liveness, admin);
+    }
+
+    private static java.util.Optional<AdminServer> admin(ServerConfig config, Liveness liveness) throws IOException {
+        if (config.adminAddress().isEmpty()) return java.util.Optional.empty();
+        ListenAddress address = config.adminAddress().get();
+        try {
+            return java.util.Optional.of(AdminServer.start(address.toSocketAddress(), liveness::problems));
+        } catch (IOException e) {
+            throw new IOException("cannot listen on ADMIN_ADDR=" + address + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A periodic task that survives anything it meets: a scheduled executor silently stops running
+     * a task after it throws once, so every failure, an {@link Error} too, is logged here instead.
+     */
+    private static Runnable supervised(String what, Runnable task) {
+        return () -> {
+            try {
+                task.run();
+            } catch (Throwable e) {
+                try {
+                    LOG.log(ERROR, what + " failed (" + e + "); it runs again at its next period");
+                } catch (Throwable outOfMemory) {
+                    // the next period matters more than the line
+                }
+            }
+        };
     }
 
     /**
@@ -312,6 +359,21 @@ public final class Server {
         return deadLetters;
     }
 
+    /** What is wrong now (empty while it serves): what /healthz reports. */
+    public List<String> livenessProblems() {
+        return liveness.problems();
+    }
+
+    /** A loop that serves others has ended: the process should exit so that a supervisor restarts it. */
+    public List<String> fatalProblems() {
+        return liveness.fatal();
+    }
+
+    /** The admin listener's port (useful with port 0). */
+    public int adminPort() {
+        return admin.orElseThrow(() -> new IllegalStateException("ADMIN_ADDR is off")).port();
+    }
+
     /** Drains every listener at once, so the whole drain stays within the timeout. */
     private int drainAll(Duration timeout) throws InterruptedException {
         java.util.concurrent.atomic.AtomicInteger forced = new java.util.concurrent.atomic.AtomicInteger();
@@ -334,10 +396,13 @@ public final class Server {
         Duration timeout = config.drainTimeout();
         LOG.log(INFO, "shutting down: {0} connection(s) open, DRAIN_TIMEOUT={1} ms",
                 String.valueOf(listeners.stream().mapToLong(l -> l.stats().open()).sum()), String.valueOf(timeout.toMillis()));
+        long deadline = System.nanoTime() + timeout.toNanos();
         int forced = drainAll(timeout);
         housekeeping.shutdownNow();
         control.ifPresent(ControlServer::close);
-        delivery.stop(timeout); // each dispatcher saves its cursor; one stuck in a delivery resumes from its last saved one
+        admin.ifPresent(AdminServer::close);
+        // Each dispatcher saves its cursor; one stuck in a delivery resumes from its last saved one.
+        delivery.stop(Duration.ofNanos(Math.max(DISPATCHER_STOP_MIN.toNanos(), deadline - System.nanoTime())));
         try {
             journal.close();
         } catch (IOException e) {

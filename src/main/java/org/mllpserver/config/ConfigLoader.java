@@ -83,6 +83,7 @@ public final class ConfigLoader {
                 duration(Variable.FRAME_TIMEOUT, Duration.ofMillis(1), MAX_TIMEOUT),
                 (int) size(Variable.MAX_FRAME_SIZE, MIN_FRAME_BYTES, MAX_FRAME_BYTES));
         long inflight = inflightBytes(limits.maxFrameBytes());
+        Optional<ListenAddress> admin = adminAddress();
         Duration drain = duration(Variable.DRAIN_TIMEOUT, Duration.ZERO, Duration.ofHours(1));
         MessageReader.Settings reader = new MessageReader.Settings(
                 read(Variable.DEFAULT_CHARSET, ConfigLoader::charset),
@@ -112,7 +113,7 @@ public final class ConfigLoader {
         RetryPolicy retry = retryDefaults();
         Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), ruleLimits, retry);
         Optional<TlsSettings> tls = tls();
-        return new ServerConfig(listen, limits, inflight, drain, reader, acks, intake, journal, dedupWindow, routing, tls, logging);
+        return new ServerConfig(listen, limits, inflight, admin, drain, reader, acks, intake, journal, dedupWindow, routing, tls, logging);
     }
 
     /** TLS when TLS_CERT_FILE and TLS_KEY_FILE are set: the files are loaded and checked now, so a bad one stops the start. */
@@ -192,6 +193,16 @@ public final class ConfigLoader {
                     + " bytes): a largest frame could never be held");
         }
         return bytes;
+    }
+
+    /**
+     * ADMIN_ADDR: unset means the default; unlike other variables, set but empty (or {@code off})
+     * turns the admin listener off, as the product promises.
+     */
+    private Optional<ListenAddress> adminAddress() {
+        String raw = env.get(Variable.ADMIN_ADDR.name());
+        if (raw != null && (raw.isBlank() || raw.strip().equalsIgnoreCase("off"))) return Optional.empty();
+        return Optional.of(read(Variable.ADMIN_ADDR, ListenAddress::parse));
     }
 
     private RetryPolicy retryDefaults() {

@@ -14,6 +14,7 @@ public record ServerConfig(
         ListenAddress listenAddress,
         MllpListener.Limits limits,
         long maxInflightBytes,
+        java.util.Optional<ListenAddress> adminAddress,
         Duration drainTimeout,
         MessageReader.Settings reader,
         AckWriter.Settings acks,

@@ -11,6 +11,7 @@ public enum Variable {
     FRAME_TIMEOUT("60s", "close a connection whose started frame is not complete this long after its start byte"),
     MAX_FRAME_SIZE("4MiB", "largest frame accepted; a bigger one is refused (NAK when MSH-10 is readable) and the connection closed"),
     MAX_INFLIGHT_BYTES("", "bytes all connections together may hold in frames being read or handled; empty = a 16th of the maximum heap, at least twice MAX_FRAME_SIZE. When it is full, a connection is not read until room frees up, and the largest unfinished frame gives way to smaller ones (see Limits)"),
+    ADMIN_ADDR("127.0.0.1:8080", "admin HTTP listener (`/healthz`); set it empty or `off` to turn it off"),
     DRAIN_TIMEOUT("30s", "on SIGTERM/SIGINT: time to answer frames in flight before remaining connections are closed"),
     DEFAULT_CHARSET("ISO-8859-1", "charset for messages whose MSH-18 is empty (HL7 table 0211 name or Java name)"),
     CHECK_REQUIRED_SEGMENTS("false", "refuse a message that lacks a segment its v2.5 structure requires (e.g. ADT^A01 without PID)"),

@@ -155,8 +155,25 @@ public final class DeliveryService {
         return all;
     }
 
+    /**
+     * Connectors whose dispatcher thread ended although the service was not stopped: their
+     * records would wait for good. (A dispatcher survives every failure by itself; this is for
+     * liveness, which then makes the process exit so that a supervisor restarts it.)
+     */
+    public List<String> endedDispatchers() {
+        if (stopped) return List.of();
+        List<String> ended = new ArrayList<>();
+        running.forEach((name, r) -> {
+            if (!r.thread().isAlive()) ended.add(name);
+        });
+        return ended;
+    }
+
+    private volatile boolean stopped;
+
     /** Stops every dispatcher (each saves its cursor) and waits up to {@code timeout} in all. */
     public void stop(Duration timeout) throws InterruptedException {
+        stopped = true;
         for (Running r : running.values()) {
             r.dispatcher().stop();
             r.thread().interrupt();

@@ -109,11 +109,7 @@ final class Dispatcher implements Runnable {
                     if (stopping) break; // the stop's interrupt, not a failure
                     if (cursor != stalledAt) pause = FIRST_PAUSE; // it got further since the last stall
                     stalledAt = cursor;
-                    // Supervised: a full disk saving the cursor, a record that will not decode, a bug.
-                    // Nothing is lost (the cursor has not passed the record); say so loudly and try again.
-                    stats.state.set("stalled since " + java.time.Instant.now() + ": " + e);
-                    LOG.log(ERROR, "connector " + connector.name() + ": delivery stalled at position " + cursor + " (" + e
-                            + "); trying again in " + pause.toSeconds() + " s", e);
+                    reportStall(e, pause);
                     sleeper.sleep(pause);
                     pause = pause.multipliedBy(2).compareTo(LAST_PAUSE) > 0 ? LAST_PAUSE : pause.multipliedBy(2);
                 }
@@ -133,6 +129,21 @@ final class Dispatcher implements Runnable {
             }
             connector.close();
             if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Supervised: a full disk saving the cursor, a record that will not decode, a bug, out of
+     * memory. Nothing is lost (the cursor has not passed the record); say so loudly, and when even
+     * that fails for want of memory, go on to the pause and the next try all the same.
+     */
+    private void reportStall(Throwable e, Duration pause) {
+        try {
+            stats.state.set("stalled since " + java.time.Instant.now() + ": " + e);
+            LOG.log(ERROR, "connector " + connector.name() + ": delivery stalled at position " + cursor + " (" + e
+                    + "); trying again in " + pause.toSeconds() + " s", e);
+        } catch (Throwable outOfMemory) {
+            // the next try matters more than the report
         }
     }
 

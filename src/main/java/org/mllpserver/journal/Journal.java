@@ -79,6 +79,10 @@ public final class Journal implements AutoCloseable {
     private static final int PREALLOCATION_BYTES = 4 << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
     static final String LOCK_FILE = "journal.lock";
+    /** After an Error outside a batch, the flusher pauses this long before it goes on. */
+    private static final Duration FLUSHER_ERROR_PAUSE = Duration.ofMillis(10);
+    /** Made in advance: a batch can be answered as failed even when no memory is left to describe why. */
+    private static final IOException STORAGE_FAILED = new IOException("journal write failed (out of memory)");
 
     private final Settings settings;
     private final Clock clock;
@@ -107,6 +111,8 @@ public final class Journal implements AutoCloseable {
     private boolean rollPending;
     private ByteBuffer batchBuffer = ByteBuffer.allocateDirect(MAX_BATCH_BYTES + 4096);
     private final Thread flusher;
+    /** When the flusher began writing the batch it is on; 0 between batches. For liveness. */
+    private volatile long busySinceNanos;
 
     private record Pending(RecordType type, byte[] body, CompletableFuture<Long> position) {
         int size() {
@@ -349,35 +355,126 @@ public final class Journal implements AutoCloseable {
 
     // --- the flusher -------------------------------------------------------------------------
 
+    /**
+     * The flusher's loop. Nothing but {@link #close()} ends it: a failed batch is answered as
+     * errors, and an {@link Error} anywhere else (out of memory taking the next batch, or failing
+     * one) is logged and the loop goes on, because every appender waits for this thread.
+     */
     private void flushLoop() {
         while (true) {
-            List<Pending> batch = nextBatch();
-            if (batch == null) return;
             try {
-                long[] positions = writeAndForce(batch);
-                for (int i = 0; i < batch.size(); i++) batch.get(i).position().complete(positions[i]);
-            } catch (Throwable e) { // an Error too: the flusher must outlive any batch, or every appender waits forever
-                tailInDoubt = true;
-                stats.failedBatches.incrementAndGet();
-                LOG.log(ERROR, "journal: a write of " + batch.size() + " record(s) failed; they are answered as errors: " + e);
-                IOException failure = e instanceof IOException io ? io : new IOException("journal write failed: " + e, e);
-                for (Pending p : batch) p.position().completeExceptionally(failure);
+                if (!flushOnce()) return;
+            } catch (Throwable e) { // an Error outside a batch's write: the flusher must outlive it, or every appender waits forever
+                logQuietly("journal: the flusher met " + e + "; it goes on");
+                pauseQuietly(FLUSHER_ERROR_PAUSE);
             }
         }
     }
 
-    /** Everything queued, up to {@link #MAX_BATCH_BYTES} (or one larger record); null once closed and empty. */
+    /** Writes and forces the next batch and answers its appenders; false once closed and empty. */
+    private boolean flushOnce() {
+        List<Pending> batch = nextBatch();
+        if (batch == null) return false;
+        busySinceNanos = System.nanoTime();
+        try {
+            long[] positions = writeAndForce(batch);
+            for (int i = 0; i < batch.size(); i++) batch.get(i).position().complete(positions[i]);
+        } catch (Throwable e) { // an Error too: the flusher must outlive any batch, or every appender waits forever
+            tailInDoubt = true;
+            stats.failedBatches.incrementAndGet();
+            failAll(batch, e);
+        } finally {
+            busySinceNanos = 0;
+        }
+        return true;
+    }
+
+    /** Answers every record of a failed batch as an error; when even that runs out of memory, with a failure made in advance. */
+    private static void failAll(List<Pending> batch, Throwable cause) {
+        IOException failure = STORAGE_FAILED;
+        try {
+            LOG.log(ERROR, "journal: a write of " + batch.size() + " record(s) failed; they are answered as errors: " + cause);
+            failure = cause instanceof IOException io ? io : new IOException("journal write failed: " + cause, cause);
+        } catch (Throwable outOfMemory) {
+            // the failure made in advance says enough
+        }
+        for (Pending p : batch) {
+            try {
+                p.position().completeExceptionally(failure);
+            } catch (Throwable outOfMemory) {
+                p.position().completeExceptionally(STORAGE_FAILED);
+            }
+        }
+    }
+
+    private static void logQuietly(String line) {
+        try {
+            LOG.log(ERROR, line);
+        } catch (Throwable outOfMemory) {
+            // no memory even for a log line: going on matters more than the line
+        }
+    }
+
+    private static void pauseQuietly(Duration duration) {
+        try {
+            Thread.sleep(duration);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Why the journal cannot make records durable now, if so: the flusher has ended, or it has
+     * been writing one batch for longer than {@code stuckAfter} (a hung disk). Empty once closed.
+     * Read by liveness.
+     */
+    public java.util.Optional<String> flusherProblem(Duration stuckAfter) {
+        lock.lock();
+        try {
+            if (closed) return java.util.Optional.empty();
+        } finally {
+            lock.unlock();
+        }
+        if (!flusher.isAlive()) return java.util.Optional.of("the journal flusher has ended");
+        long busySince = busySinceNanos;
+        if (busySince != 0 && System.nanoTime() - busySince > stuckAfter.toNanos()) {
+            return java.util.Optional.of("the journal flusher has been writing one batch for over " + stuckAfter.toSeconds()
+                    + " s (is the disk hung?)");
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** True when the flusher ended while the journal is open: nothing can be made durable any more. */
+    public boolean flusherEnded() {
+        lock.lock();
+        try {
+            return !closed && !flusher.isAlive();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Everything queued, up to {@link #MAX_BATCH_BYTES} (or one larger record); null once closed
+     * and empty. The list is sized before anything is taken, so running out of memory here leaves
+     * the queue as it was.
+     */
     private List<Pending> nextBatch() {
         lock.lock();
         try {
             while (queue.isEmpty() && !closed) work.awaitUninterruptibly();
             if (queue.isEmpty()) return null;
-            List<Pending> batch = new ArrayList<>();
+            int count = 0;
             long bytes = 0;
-            while (!queue.isEmpty() && (batch.isEmpty() || bytes + queue.peek().size() <= MAX_BATCH_BYTES)) {
+            for (Pending p : queue) {
+                if (count > 0 && bytes + p.size() > MAX_BATCH_BYTES) break;
+                bytes += p.size();
+                count++;
+            }
+            List<Pending> batch = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
                 Pending p = queue.poll();
                 batch.add(p);
-                bytes += p.size();
                 queuedBytes -= p.size();
             }
             space.signalAll();

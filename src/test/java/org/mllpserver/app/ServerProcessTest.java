@@ -115,6 +115,7 @@ class ServerProcessTest {
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
             builder.environment().clear();
             if (!env.containsKey("DATA_DIR")) builder.environment().put("DATA_DIR", Files.createTempDirectory("mllp-child-").toString());
+            builder.environment().put("ADMIN_ADDR", "127.0.0.1:0"); // never the default 8080, which something else may hold
             builder.environment().putAll(env);
             return new Child(builder.start());
         }

@@ -26,6 +26,7 @@ class ConfigLoaderTest {
             Map.entry(Variable.FRAME_TIMEOUT, "1 minute"),
             Map.entry(Variable.MAX_FRAME_SIZE, "4MB"),
             Map.entry(Variable.MAX_INFLIGHT_BYTES, "lots"),
+            Map.entry(Variable.ADMIN_ADDR, "8080"),
             Map.entry(Variable.DRAIN_TIMEOUT, "2h"),
             Map.entry(Variable.DEFAULT_CHARSET, "UTF-16"),
             Map.entry(Variable.CHECK_REQUIRED_SEGMENTS, "maybe"),

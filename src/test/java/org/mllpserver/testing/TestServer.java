@@ -42,6 +42,7 @@ public final class TestServer implements AutoCloseable {
         Map<String, String> env = new HashMap<>();
         env.put("LISTEN_ADDR", "127.0.0.1:0");
         env.put("DRAIN_TIMEOUT", "5s");
+        env.put("ADMIN_ADDR", "127.0.0.1:0");
         for (int i = 0; i < overrides.length; i += 2) env.put(overrides[i], overrides[i + 1]);
         boolean ownsDataDir = !env.containsKey("DATA_DIR");
         if (ownsDataDir) env.put("DATA_DIR", Files.createTempDirectory("mllp-test-").toString());
