@@ -55,6 +55,13 @@ public final class Server {
     private static final System.Logger LOG = System.getLogger(Server.class.getName());
     /** Pending connections the kernel may queue while the accept thread is busy. */
     private static final int ACCEPT_BACKLOG = 128;
+    /**
+     * The kernel's receive buffer per MLLP connection. Linux would grow it up to tcp_rmem's maximum
+     * (32 MiB here) for a sender that streams a big frame, so a back-pressured connection could park
+     * megabytes in the kernel; a message and its answer take a few KiB, and 256 KiB still moves a
+     * 4 MiB frame over loopback in milliseconds.
+     */
+    private static final int RECEIVE_BUFFER_BYTES = 256 * 1024;
     /** Parsed once at start so the first real message does not pay for HAPI's class loading. */
     private static final byte[] WARM_UP_MESSAGE = ("MSH|^~\\&|WARMUP|WARMUP|MLLP|SERVER|20260101000000||ADT^A01^ADT_A01|WARMUP|P|2.5\r"
             + "EVN|A01|20260101000000\rPID|1||1^^^WARMUP||WARMUP^WARMUP\rPV1|1|N\r").getBytes(StandardCharsets.US_ASCII);
@@ -261,6 +268,7 @@ public final class Server {
         ServerSocket socket = new ServerSocket();
         try {
             socket.setReuseAddress(true);
+            socket.setReceiveBufferSize(RECEIVE_BUFFER_BYTES); // before bind: accepted sockets inherit it
             socket.bind(address.toSocketAddress(), ACCEPT_BACKLOG);
         } catch (IOException e) {
             socket.close();

@@ -376,16 +376,18 @@ public final class Journal implements AutoCloseable {
         List<Pending> batch = nextBatch();
         if (batch == null) return false;
         busySinceNanos = System.nanoTime();
+        long[] positions;
         try {
-            long[] positions = writeAndForce(batch);
-            for (int i = 0; i < batch.size(); i++) batch.get(i).position().complete(positions[i]);
+            positions = writeAndForce(batch);
         } catch (Throwable e) { // an Error too: the flusher must outlive any batch, or every appender waits forever
+            busySinceNanos = 0;
             tailInDoubt = true;
             stats.failedBatches.incrementAndGet();
             failAll(batch, e);
-        } finally {
-            busySinceNanos = 0;
+            return true;
         }
+        busySinceNanos = 0; // before the appenders learn of it: whoever sees the record durable sees the flusher free
+        for (int i = 0; i < batch.size(); i++) batch.get(i).position().complete(positions[i]);
         return true;
     }
 

@@ -131,6 +131,16 @@ public final class ConnectionCeiling {
         }
     }
 
+    /** Connections waiting for a frame with nothing in flight now. */
+    public int idle() {
+        lock.lock();
+        try {
+            return (int) members.keySet().stream().filter(m -> m.idleSinceNanos() != Long.MAX_VALUE).count();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Connections refused at the ceiling, since start. */
     public long refused() {
         return refused.get();

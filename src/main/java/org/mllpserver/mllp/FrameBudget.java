@@ -15,13 +15,16 @@ import static java.lang.System.Logger.Level.WARNING;
  * for its next frame. One budget is shared by every listener.
  *
  * <p><b>When it is full</b>, a connection that needs more is not read (backpressure: the
- * sender's TCP window fills) until room frees up, or its frame's deadline passes. While it waits,
- * the budget asks the connection holding the <em>largest unfinished</em> frame to give it up,
- * if that frame is larger than what the waiting one would hold: that connection answers a NAK
- * (when MSH-10 can be read) and is closed. Why the largest first: ordinary HL7 messages are a
- * few KiB, so a sender trickling in a few huge frames cannot keep a lab's results out; and a
- * frame is never given up for a larger one, so two big frames cannot evict each other in turns.
- * Why not a per-connection allowance outside the budget: with no limit on connections that would
+ * sender's TCP window fills) until room frees up, or its frame's deadline passes. A frame of
+ * ordinary size (it would hold at most {@link #ORDINARY_FRAME_BYTES}) that has waited
+ * {@link #GIVE_WAY_AFTER_NANOS} asks the connection holding the <em>largest unfinished</em>
+ * frame, if larger than it, to give that frame up: that connection answers a NAK (when MSH-10
+ * can be read) and is closed. Why the largest first: nearly all HL7 messages are a few KiB, so
+ * senders trickling in huge frames cannot keep a lab's results out, and the sender that loses is
+ * the one holding the most. Why only for ordinary frames, and only after a short wait: two big
+ * frames then wait for each other instead of destroying each other in turns, and a big frame
+ * about to end is not given up when waiting a moment would have freed the room. Why not a
+ * per-connection allowance outside the budget: with no fixed limit on connections that would
  * leave the process without a bound. A complete frame (being handled) is never asked back.
  *
  * <p>Thread-safe. A reservation that fits is one compare-and-set; the lock is taken only to
@@ -32,8 +35,13 @@ public final class FrameBudget {
     private static final System.Logger LOG = System.getLogger(FrameBudget.class.getName());
     /** At most one "budget full" line per this period; the counters keep the rest. */
     private static final long PRESSURE_LOG_PERIOD_NANOS = 10_000_000_000L;
+    /** A frame that would hold at most this is of ordinary size and may ask a larger unfinished one to give way. */
+    public static final long ORDINARY_FRAME_BYTES = 64 * 1024;
+    /** How long an ordinary frame waits for room before it asks: a turnover of memory usually frees room sooner. */
+    static final long GIVE_WAY_AFTER_NANOS = 100_000_000L;
 
     private final long capacity;
+    private final long ordinaryFrameBytes;
     private final LongSupplier nanoClock;
     private final AtomicLong used = new AtomicLong();
     private final ReentrantLock lock = new ReentrantLock();
@@ -48,8 +56,14 @@ public final class FrameBudget {
     private final AtomicLong peak = new AtomicLong();
 
     public FrameBudget(long capacityBytes, LongSupplier nanoClock) {
+        this(capacityBytes, ORDINARY_FRAME_BYTES, nanoClock);
+    }
+
+    /** As above, with another ordinary frame size (0: no frame ever gives way); for tests. */
+    FrameBudget(long capacityBytes, long ordinaryFrameBytes, LongSupplier nanoClock) {
         if (capacityBytes < 1) throw new IllegalArgumentException("capacity must be positive");
         this.capacity = capacityBytes;
+        this.ordinaryFrameBytes = ordinaryFrameBytes;
         this.nanoClock = nanoClock;
     }
 
@@ -205,16 +219,18 @@ public final class FrameBudget {
                 waiting++;
                 waits.incrementAndGet();
                 logPressure();
+                long askAt = wouldHold <= ordinaryFrameBytes ? nanoClock.getAsLong() + GIVE_WAY_AFTER_NANOS : Long.MAX_VALUE;
                 while (true) {
                     if (asked || closed) return Grant.GAVE_WAY;
                     if (tryTake(bytes)) return Grant.GRANTED;
-                    askLargestToGiveWay(bytes, wouldHold);
-                    long remaining = deadlineNanos - nanoClock.getAsLong();
+                    long now = nanoClock.getAsLong();
+                    if (now - askAt >= 0) askLargestToGiveWay(bytes, wouldHold);
+                    long remaining = deadlineNanos - now;
                     if (remaining <= 0) {
                         timedOut.incrementAndGet();
                         return Grant.TIMED_OUT;
                     }
-                    freed.awaitNanos(remaining);
+                    freed.awaitNanos(askAt - now > 0 ? Math.min(remaining, askAt - now) : remaining);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -70,8 +70,8 @@ public final class MllpListener {
      * (measured: see BENCHMARKS.md, "memory per connection").
      */
     public static final long PLAIN_CONNECTION_BYTES = 32 * 1024;
-    /** A TLS connection also holds its SSLEngine's packet and application buffers (about 2 × 17 KiB each way) and session. */
-    public static final long TLS_CONNECTION_BYTES = 96 * 1024;
+    /** A TLS connection also holds its SSLEngine, session and record buffers (measured: 36 KiB idle; BENCHMARKS.md). */
+    public static final long TLS_CONNECTION_BYTES = 64 * 1024;
 
     private static final System.Logger LOG = System.getLogger(MllpListener.class.getName());
     /** After a failed accept (say, out of file descriptors) wait this long before the next try... */

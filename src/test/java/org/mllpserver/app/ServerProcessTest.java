@@ -108,9 +108,15 @@ class ServerProcessTest {
         }
 
         static Child start(Map<String, String> env, String... args) throws IOException {
+            return start(List.of(), env, args);
+        }
+
+        /** As above, with options for the child JVM (e.g. {@code -Xmx256m}). */
+        static Child start(List<String> jvmOptions, Map<String, String> env, String... args) throws IOException {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            List<String> command = new ArrayList<>(List.of(java, "--sun-misc-unsafe-memory-access=allow",
-                    "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+            List<String> command = new ArrayList<>(List.of(java, "--sun-misc-unsafe-memory-access=allow"));
+            command.addAll(jvmOptions);
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
             command.addAll(List.of(args));
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
             builder.environment().clear();

@@ -45,6 +45,32 @@ class StorageFaultTest {
     }
 
     @Test
+    void aHungForceShowsAsAStuckFlusherUntilTheDiskAnswers() throws Exception {
+        try (Journal journal = open(1 << 20)) {
+            assertEquals(java.util.Optional.empty(), journal.flusherProblem(Duration.ofMillis(50)));
+            disk.fail(FaultyDisk.Fault.HANG);
+            java.util.concurrent.CompletableFuture<Long> append = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return journal.append(RecordType.MESSAGE, bytes("waits for the disk"));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (journal.flusherProblem(Duration.ofMillis(50)).isEmpty()) {
+                if (System.nanoTime() > deadline) throw new AssertionError("a hung force was never reported");
+                java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+            }
+            assertEquals(true, journal.flusherProblem(Duration.ofMillis(50)).orElseThrow().contains("is the disk hung"));
+            assertEquals(false, append.isDone(), "nothing is acknowledged while the force has not returned");
+            disk.heal();
+            append.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(java.util.Optional.empty(), journal.flusherProblem(Duration.ofMillis(50)));
+            assertEquals(false, journal.flusherEnded());
+        }
+    }
+
+    @Test
     void whenEvenTheRepairFailsTheJournalKeepsFailingUntilTheDiskRecovers() throws IOException {
         List<String> durable = new ArrayList<>();
         try (Journal journal = open(1 << 20)) {

@@ -12,6 +12,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -147,12 +148,130 @@ class MllpListenerTest {
         listener = null;
     }
 
+    @Test
+    void aSmallFrameGetsThroughWhileFrameMemoryIsFullAndTheLargestUnfinishedFrameGivesWay() throws IOException {
+        FrameBudget budget = new FrameBudget(256 * 1024, System::nanoTime);
+        start(new MllpListener.Limits(0, LONG, LONG, 1 << 20), echo(), budget, ConnectionCeiling.none(), System::nanoTime);
+        try (Socket hog = rawSocket()) {
+            hog.getOutputStream().write(concat(new byte[]{0x0B}, ascii("MSH|" + "h".repeat(250_000)))); // never ended
+            awaitTrue(() -> budget.used() == 256 * 1024, "the hog holds the whole budget");
+            try (MllpClient small = client()) {
+                assertEquals("ACK:small", text(small.exchange(ascii("small"))), "a small frame still gets its answer");
+            }
+            assertEquals(1, budget.waits(), "it had to wait for room");
+            InputStream in = hog.getInputStream();
+            assertEquals("OVERSIZE", text(readFrame(in)), "the hog's unfinished frame gave way: it is answered...");
+            assertEquals(-1, in.read(), "...and closed");
+        }
+        assertEquals(1, budget.gaveWay());
+        assertEquals(1, listener.stats().overBudgetFrames());
+        awaitTrue(() -> budget.used() == 0, "everything given back");
+    }
+
+    @Test
+    void aBigFrameWaitsForRoomAndTheDrainClosesItsConnection() throws Exception {
+        FrameBudget budget = new FrameBudget(64 * 1024, 0, System::nanoTime); // no frame gives way: the second one waits
+        start(new MllpListener.Limits(0, LONG, LONG, 1 << 20), echo(), budget, ConnectionCeiling.none(), System::nanoTime);
+        try (Socket hog = rawSocket(); Socket waiter = rawSocket()) {
+            hog.getOutputStream().write(concat(new byte[]{0x0B}, ascii("MSH|" + "h".repeat(60_000))));
+            awaitTrue(() -> budget.used() == 64 * 1024, "the first holds the whole budget");
+            waiter.getOutputStream().write(concat(new byte[]{0x0B}, ascii("MSH|" + "w".repeat(60_000))));
+            awaitTrue(() -> budget.waiting() == 1, "the second waits for room: it is not read further");
+            assertEquals(2, listener.drain(Duration.ofMillis(300)), "both force-closed at the end of the drain");
+            assertEquals(-1, waiter.getInputStream().read());
+        }
+        listener = null;
+        assertEquals(0, budget.used());
+    }
+
+    @Test
+    void atTheConnectionCeilingTheConnectionIdleLongestMakesRoomAndOtherwiseTheNewOneIsRefused() throws IOException {
+        AtomicLong clock = new AtomicLong();
+        ConnectionCeiling ceiling = new ConnectionCeiling(Long.MAX_VALUE, 2, clock::get);
+        start(new MllpListener.Limits(0, LONG, LONG, 4096), echo(), new FrameBudget(1 << 20, clock::get), ceiling, clock::get);
+        try (MllpClient first = client(); MllpClient second = client()) {
+            assertEquals("ACK:1", text(first.exchange(ascii("1"))));
+            awaitTrue(() -> ceiling.idle() == 2, "the first waits for its next frame again"); // before the clock moves
+            clock.addAndGet(Duration.ofMillis(1000).toNanos());
+            assertEquals("ACK:2", text(second.exchange(ascii("2"))));
+            awaitTrue(() -> ceiling.idle() == 2, "both wait for their next frame");
+            clock.addAndGet(Duration.ofMillis(1500).toNanos()); // first idle 2.5 s, second 1.5 s
+            try (MllpClient third = client()) {
+                assertEquals("ACK:3", text(third.exchange(ascii("3"))), "the new connection is served");
+                first.socket().setSoTimeout(PATIENCE_MILLIS);
+                assertEquals(-1, first.socket().getInputStream().read(), "the connection idle longest was closed for it");
+                awaitTrue(() -> ceiling.idle() == 2, "the third waits for its next frame too");
+                try (MllpClient fourth = client()) {
+                    assertEquals("ACK:4", text(fourth.exchange(ascii("4"))));
+                    second.socket().setSoTimeout(PATIENCE_MILLIS);
+                    assertEquals(-1, second.socket().getInputStream().read(), "then the next idle over 1 s");
+                    try (Socket fifth = rawSocket()) {
+                        assertEquals(-1, fifth.getInputStream().read(), "none idle for 1 s: the new one is refused");
+                    }
+                    assertEquals("ACK:3 again", text(third.exchange(ascii("3 again"))), "the others are untouched");
+                }
+            }
+        }
+        assertEquals(2, ceiling.madeRoom());
+        assertEquals(1, listener.stats().refusedAtCeiling());
+    }
+
+    @Test
+    void theAcceptLoopOutlivesAnErrorAndServesTheNextConnection() throws IOException {
+        AtomicInteger failures = new AtomicInteger(1);
+        ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress()) {
+            @Override
+            public Socket accept() throws IOException {
+                Socket accepted = super.accept();
+                if (failures.getAndDecrement() > 0) {
+                    accepted.close();
+                    throw new OutOfMemoryError("injected: unable to create a connection"); // what a heap-exhausting sender caused
+                }
+                return accepted;
+            }
+        };
+        AtomicLong ids = new AtomicLong();
+        listener = new MllpListener("test", socket, new MllpListener.Limits(1, LONG, LONG, 4096), echo(), new ListenerStats(),
+                ids::incrementAndGet, System::nanoTime);
+        listener.start();
+        try (Socket victim = rawSocket()) {
+            assertEquals(-1, victim.getInputStream().read(), "the connection met by the Error is closed");
+        }
+        try (MllpClient next = client()) {
+            assertEquals("ACK:after", text(next.exchange(ascii("after"))), "accepting went on, and the permit was given back");
+        }
+        assertTrue(listener.acceptProblem().isEmpty(), "accepting works again: nothing to report");
+        assertTrue(!listener.acceptThreadEnded());
+    }
+
+    @Test
+    void aListenerWhoseSocketWasClosedUnderItReportsThatItCannotGoOn() throws IOException {
+        ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        AtomicLong ids = new AtomicLong();
+        listener = new MllpListener("test", socket, new MllpListener.Limits(0, LONG, LONG, 4096), echo(), new ListenerStats(),
+                ids::incrementAndGet, System::nanoTime);
+        listener.start();
+        assertTrue(listener.acceptProblem().isEmpty());
+        socket.close(); // not a drain: nothing will accept on this listener again
+        awaitTrue(listener::acceptThreadEnded, "the accept thread ends");
+        assertEquals("test listener: its accept thread has ended", listener.acceptProblem().orElseThrow());
+    }
+
     // --- helpers -------------------------------------------------------------------------
 
     private void start(MllpListener.Limits limits, FrameHandler handler) throws IOException {
         ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         AtomicLong ids = new AtomicLong();
         listener = new MllpListener("test", socket, limits, handler, new ListenerStats(), ids::incrementAndGet, System::nanoTime);
+        listener.start();
+    }
+
+    private void start(MllpListener.Limits limits, FrameHandler handler, FrameBudget budget, ConnectionCeiling ceiling,
+                       java.util.function.LongSupplier clock) throws IOException {
+        ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        AtomicLong ids = new AtomicLong();
+        listener = new MllpListener("test", socket, limits, handler, new ListenerStats(),
+                new MllpListener.Shared(ids::incrementAndGet, clock, budget, ceiling), SocketUpgrade.PLAIN);
         listener.start();
     }
 

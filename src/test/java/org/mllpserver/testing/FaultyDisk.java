@@ -15,7 +15,8 @@ import java.nio.file.Path;
  */
 public final class FaultyDisk implements ChannelFactory {
 
-    public enum Fault { NONE, WRITE, PARTIAL_WRITE, FORCE, TRUNCATE_AND_WRITE, OPEN, ERROR }
+    /** HANG: a force blocks until {@link #heal()}, as on a disk that stopped answering. */
+    public enum Fault { NONE, WRITE, PARTIAL_WRITE, FORCE, TRUNCATE_AND_WRITE, OPEN, ERROR, HANG }
 
     private volatile Fault fault = Fault.NONE;
 
@@ -24,7 +25,21 @@ public final class FaultyDisk implements ChannelFactory {
     }
 
     public void heal() {
-        this.fault = Fault.NONE;
+        synchronized (this) {
+            this.fault = Fault.NONE;
+            notifyAll();
+        }
+    }
+
+    private synchronized void hangWhileAsked() throws IOException {
+        while (fault == Fault.HANG) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while the disk hung");
+            }
+        }
     }
 
     @Override
@@ -58,6 +73,7 @@ public final class FaultyDisk implements ChannelFactory {
         @Override
         public void force(boolean metaData) throws IOException {
             if (fault == Fault.FORCE) throw new IOException("injected: fsync failed (EIO)");
+            if (fault == Fault.HANG) hangWhileAsked();
             real.force(metaData);
         }
 
