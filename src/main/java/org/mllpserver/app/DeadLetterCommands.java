@@ -1,5 +1,6 @@
 package org.mllpserver.app;
 
+import org.mllpserver.delivery.DeadLetterIndex;
 import org.mllpserver.delivery.DeadLetterQueue;
 import org.mllpserver.delivery.DeliveryService;
 import org.mllpserver.delivery.DispatcherStats;
@@ -66,20 +67,19 @@ final class DeadLetterCommands implements ControlServer.Handler {
     }
 
     private int list(PrintStream out) {
-        List<DeadLetterQueue.Entry> all = queue.list();
+        List<DeadLetterIndex.Entry> all = queue.list();
         out.printf("%-36s  %-24s  %-16s  %8s  %-20s  %-16s  %s%n", "DEAD LETTER ID", "SINCE", "CONNECTOR", "ATTEMPTS", "MSH-10",
                 "MSH-9", "LAST ERROR");
-        for (DeadLetterQueue.Entry e : all) {
-            DeadLetter d = e.deadLetter();
-            out.printf("%-36s  %-24s  %-16s  %8d  %-20s  %-16s  %s%n", d.id(), d.at(), d.connector(), d.attempts(),
-                    d.message().controlId(), d.message().messageType(), d.lastError());
+        for (DeadLetterIndex.Entry e : all) {
+            out.printf("%-36s  %-24s  %-16s  %8d  %-20s  %-16s  %s%n", e.id(), e.at(), e.connector(), e.attempts(), e.controlId(),
+                    e.messageType(), e.lastError());
         }
         out.println(all.size() + " dead letter(s)");
         return Main.EXIT_OK;
     }
 
-    private int show(String id, boolean raw, PrintStream out) {
-        DeadLetter d = entry(id).deadLetter();
+    private int show(String id, boolean raw, PrintStream out) throws IOException {
+        DeadLetter d = queue.read(entry(id));
         StoredMessage m = d.message();
         if (!raw) {
             out.printf("dead letter %s for connector %s since %s after %d attempt(s): %s%n", d.id(), d.connector(), d.at(),
@@ -101,19 +101,29 @@ final class DeadLetterCommands implements ControlServer.Handler {
         if (args.length == 5 && args[3].equals("--to")) to = Optional.of(args[4].toLowerCase(java.util.Locale.ROOT).replace('_', '-')); // canonical
         else if (args.length == 4 && args[3].equals("--to-addressed")) toAddressed = true;
         else if (args.length != 3) return usage(out);
-        List<DeadLetterQueue.Entry> targets = args[2].equals("--all") ? queue.list() : List.of(entry(args[2]));
-        for (DeadLetterQueue.Entry e : targets) {
-            List<String> went = queue.replay(e.deadLetter().id(), to, toAddressed);
-            out.println("replayed " + e.deadLetter().id() + " (record " + e.deadLetter().message().id() + ") to " + String.join(", ", went));
+        int done;
+        if (args[2].equals("--all")) {
+            done = queue.replayAll(to, toAddressed, (e, went) -> out.println("replayed " + e.id() + " (record " + e.recordId() + ") to "
+                    + String.join(", ", went)));
+        } else {
+            DeadLetterIndex.Entry e = entry(args[2]);
+            List<String> went = queue.replay(e.id(), to, toAddressed);
+            out.println("replayed " + e.id() + " (record " + e.recordId() + ") to " + String.join(", ", went));
+            done = 1;
         }
-        out.println(targets.size() + " dead letter(s) replayed; they are delivered after the records already in the journal");
+        out.println(done + " dead letter(s) replayed; they are delivered after the records already in the journal");
         return Main.EXIT_OK;
     }
 
     private int purge(String id, PrintStream out) throws IOException {
-        List<DeadLetterQueue.Entry> targets = id.equals("--all") ? queue.list() : List.of(entry(id));
-        for (DeadLetterQueue.Entry e : targets) queue.purge(e.deadLetter().id());
-        out.println(targets.size() + " dead letter(s) purged");
+        int done;
+        if (id.equals("--all")) {
+            done = queue.purgeAll();
+        } else {
+            queue.purge(entry(id).id());
+            done = 1;
+        }
+        out.println(done + " dead letter(s) purged");
         return Main.EXIT_OK;
     }
 
@@ -132,7 +142,7 @@ final class DeadLetterCommands implements ControlServer.Handler {
         return Main.EXIT_OK;
     }
 
-    private DeadLetterQueue.Entry entry(String id) {
+    private DeadLetterIndex.Entry entry(String id) {
         UUID uuid;
         try {
             uuid = UUID.fromString(id);

@@ -4,6 +4,7 @@ import org.mllpserver.config.ConfigException;
 import org.mllpserver.config.ConfigLoader;
 import org.mllpserver.config.Routing;
 import org.mllpserver.config.ServerConfig;
+import org.mllpserver.delivery.DeadLetterIndex;
 import org.mllpserver.delivery.DeadLetterQueue;
 import org.mllpserver.journal.ChannelFactory;
 import org.mllpserver.journal.Journal;
@@ -23,9 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
-import java.util.HashMap;
 import java.util.Map;
-import java.util.UUID;
 import java.util.stream.Collectors;
 
 /**
@@ -75,12 +74,11 @@ final class DlqCommand {
     }
 
     private static int local(ServerConfig config, String[] request, PrintStream out, PrintStream err) {
-        Map<UUID, DeadLetterQueue.Entry> found = new HashMap<>();
+        DeadLetterIndex index = new DeadLetterIndex();
         Clock clock = Clock.systemUTC();
-        try (Journal journal = Journal.open(config.journal(), clock, ChannelFactory.DEFAULT, DeadLetterQueue.rebuild(found))) {
-            DeadLetterQueue queue = new DeadLetterQueue(journal, new RecordIds(clock, new SecureRandom()), clock,
-                    config.routing().connectors().stream().map(Routing.Connector::name).collect(Collectors.toSet()));
-            queue.load(found);
+        try (Journal journal = Journal.open(config.journal(), clock, ChannelFactory.DEFAULT, index.visitor());
+             DeadLetterQueue queue = new DeadLetterQueue(journal, index, new RecordIds(clock, new SecureRandom()), clock,
+                     config.routing().connectors().stream().map(Routing.Connector::name).collect(Collectors.toSet()))) {
             return new DeadLetterCommands(queue, null).run(request, out);
         } catch (JournalLockedException e) {
             err.println("dlq: a server is using " + config.journal().directory() + " but its control socket does not answer: " + e.getMessage());

@@ -3,6 +3,7 @@ package org.mllpserver.app;
 import org.mllpserver.admin.AdminServer;
 import org.mllpserver.config.Routing;
 import org.mllpserver.config.ServerConfig;
+import org.mllpserver.delivery.DeadLetterIndex;
 import org.mllpserver.delivery.DeadLetterQueue;
 import org.mllpserver.delivery.DeliveryService;
 import org.mllpserver.hl7.AckWriter;
@@ -13,6 +14,7 @@ import org.mllpserver.intake.Intake;
 import org.mllpserver.intake.IntakeStats;
 import org.mllpserver.journal.ChannelFactory;
 import org.mllpserver.journal.Journal;
+import org.mllpserver.journal.JournalCheckpoint;
 import org.mllpserver.journal.RecordIds;
 import org.mllpserver.journal.RecordType;
 import org.mllpserver.journal.RecordVisitor;
@@ -86,12 +88,13 @@ public final class Server {
     private final java.util.Optional<ControlServer> control;
     private final Liveness liveness;
     private final java.util.Optional<AdminServer> admin;
+    private final Checkpoints checkpoints;
 
     private Server(ServerConfig config, List<MllpListener> listeners, java.util.Optional<TlsAcceptor> tls, Journal journal,
                    DuplicateIndex duplicates,
                    ScheduledExecutorService housekeeping, IntakeStats intakeStats, DeliveryService delivery,
                    DeadLetterQueue deadLetters, java.util.Optional<ControlServer> control, Liveness liveness,
-                   java.util.Optional<AdminServer> admin) {
+                   java.util.Optional<AdminServer> admin, Checkpoints checkpoints) {
         this.config = config;
         this.listeners = listeners;
         this.tls = tls;
@@ -104,6 +107,7 @@ public final class Server {
         this.control = control;
         this.liveness = liveness;
         this.admin = admin;
+        this.checkpoints = checkpoints;
     }
 
     /** Builds and starts the server; returns once the listener accepts connections. */
@@ -111,26 +115,32 @@ public final class Server {
         return start(config, clock, ChannelFactory.DEFAULT);
     }
 
-    /** As {@link #start(ServerConfig, Clock)}, with the journal's files opened by {@code channels} (tests inject faults). */
+    /**
+     * As {@link #start(ServerConfig, Clock)}, with the journal's files opened by {@code channels}
+     * (tests inject faults). One straight path: each part is started after what it needs and
+     * registered to be undone, so a failure anywhere undoes what had started, in reverse.
+     */
     public static Server start(ServerConfig config, Clock clock, ChannelFactory channels) throws IOException {
-        DuplicateIndex duplicates = new DuplicateIndex(config.dedupWindow(), clock);
-        Map<UUID, DeadLetterQueue.Entry> deadLettersFound = new HashMap<>();
-        RecordVisitor remember = rememberAccepted(duplicates);
-        RecordVisitor deadLetterVisitor = DeadLetterQueue.rebuild(deadLettersFound);
-        Journal journal = Journal.open(config.journal(), clock, channels, (position, type, body) -> {
-            remember.visit(position, type, body);
-            deadLetterVisitor.visit(position, type, body);
-        });
+        Undo undo = new Undo();
         try {
-            return start(config, clock, journal, duplicates, deadLettersFound);
+            Server server = build(config, clock, channels, undo);
+            undo.forget();
+            return server;
         } catch (IOException | RuntimeException e) {
-            journal.close();
+            undo.run();
             throw e;
         }
     }
 
-    private static Server start(ServerConfig config, Clock clock, Journal journal, DuplicateIndex duplicates,
-                                Map<UUID, DeadLetterQueue.Entry> deadLettersFound) throws IOException {
+    private static Server build(ServerConfig config, Clock clock, ChannelFactory channels, Undo undo) throws IOException {
+        long started = System.nanoTime();
+        Path dataDir = config.journal().directory().getParent();
+        DuplicateIndex duplicates = new DuplicateIndex(config.dedupWindow(), clock, config.dedupMaxEntries());
+        DeadLetterIndex deadLetterIndex = new DeadLetterIndex();
+        Checkpoints checkpoints = new Checkpoints(dataDir, duplicates, deadLetterIndex);
+        Journal journal = openJournal(config, clock, channels, checkpoints, duplicates, deadLetterIndex);
+        undo.add("the journal", journal::close);
+
         MessageReader reader = new MessageReader(config.reader());
         if (!(reader.read(WARM_UP_MESSAGE) instanceof MessageReader.Parsed warmUp)) {
             throw new IllegalStateException("the built-in warm-up message did not parse");
@@ -140,74 +150,135 @@ public final class Server {
         RuleSet rules = config.routing().compiled();
         rules.evaluate(warmUp.message());
         logRouting(config.routing());
-        SecureRandom random = new SecureRandom();
-        AckWriter acks = new AckWriter(config.acks(), new ControlIds(random), clock);
+        AckWriter acks = new AckWriter(config.acks(), new ControlIds(new SecureRandom()), clock);
         IntakeStats intakeStats = new IntakeStats();
         // Record ids need uniqueness, not secrecy: a per-thread generator instead of a SecureRandom read (and lock) per record.
         java.util.random.RandomGenerator idBits = () -> java.util.concurrent.ThreadLocalRandom.current().nextLong();
         RecordIds ids = new RecordIds(clock, idBits);
         Intake intake = new Intake(reader, acks, journal, duplicates, rules, ids, clock, config.intake(), intakeStats);
-        Path dataDir = config.journal().directory().getParent();
+
         List<Routing.Connector> connectors = config.routing().connectors();
-        DeadLetterQueue deadLetters = new DeadLetterQueue(journal, ids, clock,
+        DeadLetterQueue deadLetters = new DeadLetterQueue(journal, deadLetterIndex, ids, clock,
                 connectors.stream().map(Routing.Connector::name).collect(java.util.stream.Collectors.toSet()));
-        deadLetters.load(deadLettersFound);
-        // Before the listener opens: a new connector's cursor is saved at the journal's end first.
+        undo.add("the dead letter queue", deadLetters::close);
+        // Before the listener opens: a new connector's cursor is saved first.
         DeliveryService delivery = DeliveryService.start(
                 connectors.stream().map(c -> new DeliveryService.Route(c.name(), c.settings(), c.retry())).toList(),
                 Connectors::create, journal, dataDir.resolve("cursors"), deadLetters);
+        undo.add("delivery", () -> delivery.stop(Duration.ofSeconds(10))); // dispatchers must not outlive a failed start
+        java.util.Optional<ControlServer> control = ControlServer.start(dataDir, new DeadLetterCommands(deadLetters, delivery));
+        control.ifPresent(c -> undo.add("the control socket", c::close));
+
+        java.util.Optional<TlsAcceptor> tls = config.tls().map(TlsAcceptor::new);
+        List<MllpListener> listeners = listeners(config, intake, tls, undo);
+        Liveness liveness = new Liveness(listeners, journal, delivery);
+        java.util.Optional<AdminServer> admin = admin(config, liveness);
+        admin.ifPresent(a -> undo.add("the admin listener", a::close));
+
+        ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("housekeeping").daemon(true).factory());
+        undo.add("housekeeping", housekeeping::shutdownNow);
+        housekeeping.scheduleWithFixedDelay(supervised("deleting expired journal segments",
+                        () -> deleteExpired(journal, Math.min(delivery.lowestCursor(), deadLetters.oldestPosition()))),
+                0, HOUSEKEEPING_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+        housekeeping.scheduleWithFixedDelay(supervised("writing a checkpoint", () -> writeCheckpoint(checkpoints, journal)),
+                config.checkpointInterval().toMillis(), config.checkpointInterval().toMillis(), TimeUnit.MILLISECONDS);
+        if (tls.isPresent() && config.tls().get().watch()) {
+            housekeeping.scheduleWithFixedDelay(supervised("TLS_WATCH", tls.get()::reloadIfChanged), TLS_WATCH_PERIOD.toMillis(),
+                    TLS_WATCH_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        listeners.forEach(MllpListener::start);
+        LOG.log(INFO, "ready in {0} ms (journal read {1})", String.valueOf((System.nanoTime() - started) / 1_000_000),
+                journal.openedFromCheckpoint() ? "from its checkpoint on" : "whole");
+        return new Server(config, listeners, tls, journal, duplicates, housekeeping, intakeStats, delivery, deadLetters, control,
+                liveness, admin, checkpoints);
+    }
+
+    /**
+     * Opens the journal from the checkpoint when there is one that fits (the indexes loaded from
+     * it, only the records after it read), otherwise reading it whole into empty indexes.
+     */
+    private static Journal openJournal(ServerConfig config, Clock clock, ChannelFactory channels, Checkpoints checkpoints,
+                                       DuplicateIndex duplicates, DeadLetterIndex deadLetters) throws IOException {
+        java.util.Optional<JournalCheckpoint> from = checkpoints.load(config.journal().directory());
+        AtomicLong read = new AtomicLong();
+        RecordVisitor remember = rememberAccepted(duplicates);
+        RecordVisitor deadLetterVisitor = deadLetters.visitor();
+        RecordVisitor visitor = (position, type, body) -> {
+            read.incrementAndGet();
+            remember.visit(position, type, body);
+            deadLetterVisitor.visit(position, type, body);
+        };
+        Journal journal = Journal.open(config.journal(), clock, channels, visitor, from);
+        if (from.isPresent() && !journal.openedFromCheckpoint()) {
+            // The files changed between the check and the opening: start over, reading everything.
+            journal.close();
+            duplicates.clear();
+            deadLetters.clear();
+            read.set(0);
+            journal = Journal.open(config.journal(), clock, channels, visitor, java.util.Optional.empty());
+        }
+        LOG.log(INFO, "journal: {0} record(s) read at start{1}", String.valueOf(read.get()),
+                journal.openedFromCheckpoint() ? " (after the checkpoint)" : "");
+        return journal;
+    }
+
+    private static void writeCheckpoint(Checkpoints checkpoints, Journal journal) {
         try {
-            return start(config, journal, duplicates, intake, intakeStats, delivery, deadLetters, dataDir);
-        } catch (IOException | RuntimeException e) {
-            stopQuietly(delivery); // dispatchers must not outlive a failed start (the journal is closed next)
-            throw e;
+            checkpoints.write(journal);
+        } catch (IOException e) {
+            LOG.log(ERROR, "writing a checkpoint failed ({0}); the previous one stays (start-up reads more of the journal)", e.toString());
         }
     }
 
-    private static Server start(ServerConfig config, Journal journal, DuplicateIndex duplicates, Intake intake,
-                                IntakeStats intakeStats, DeliveryService delivery, DeadLetterQueue deadLetters, Path dataDir)
+    /** The listener on LISTEN_ADDR (plain, or TLS when TLS has no address of its own), then the TLS one beside it. */
+    private static List<MllpListener> listeners(ServerConfig config, Intake intake, java.util.Optional<TlsAcceptor> tls, Undo undo)
             throws IOException {
-        java.util.Optional<ControlServer> control = ControlServer.start(dataDir, new DeadLetterCommands(deadLetters, delivery));
-        java.util.Optional<TlsAcceptor> tls = config.tls().map(TlsAcceptor::new);
         boolean tlsOnly = tls.isPresent() && config.tls().get().listenAddress().isEmpty();
         AtomicLong connectionIds = new AtomicLong();
         MllpListener.Shared shared = new MllpListener.Shared(connectionIds::incrementAndGet, System::nanoTime,
                 new FrameBudget(config.maxInflightBytes(), System::nanoTime), ceiling(Runtime.getRuntime().maxMemory(), maxFileDescriptors()));
         logMemoryBounds(shared);
         List<MllpListener> listeners = new ArrayList<>();
-        try {
-            listeners.add(listener(tlsOnly ? "tls" : "plain", "LISTEN_ADDR", config.listenAddress(), config, intake, shared,
-                    tlsOnly ? tls.get() : SocketUpgrade.PLAIN));
-            if (tls.isPresent() && !tlsOnly) {
-                listeners.add(listener("tls", "TLS_LISTEN_ADDR", config.tls().get().listenAddress().get(), config, intake, shared,
-                        tls.get()));
+        listeners.add(listener(tlsOnly ? "tls" : "plain", "LISTEN_ADDR", config.listenAddress(), config, intake, shared,
+                tlsOnly ? tls.get() : SocketUpgrade.PLAIN));
+        undo.add("a listener", () -> listeners.getFirst().drain(Duration.ZERO));
+        if (tls.isPresent() && !tlsOnly) {
+            MllpListener second = listener("tls", "TLS_LISTEN_ADDR", config.tls().get().listenAddress().get(), config, intake, shared,
+                    tls.get());
+            listeners.add(second);
+            undo.add("a listener", () -> second.drain(Duration.ZERO));
+        }
+        return listeners;
+    }
+
+    /** What a failed start must undo, newest first; each step's failure is logged and the rest still run. */
+    private static final class Undo {
+        @FunctionalInterface
+        interface Step {
+            void run() throws Exception;
+        }
+
+        private final java.util.ArrayDeque<Map.Entry<String, Step>> steps = new java.util.ArrayDeque<>();
+
+        void add(String what, Step step) {
+            steps.push(Map.entry(what, step));
+        }
+
+        void forget() {
+            steps.clear();
+        }
+
+        void run() {
+            while (!steps.isEmpty()) {
+                Map.Entry<String, Step> step = steps.pop();
+                try {
+                    step.getValue().run();
+                } catch (Exception e) {
+                    LOG.log(ERROR, "undoing a failed start: closing " + step.getKey() + " failed: " + e);
+                }
             }
-        } catch (IOException e) {
-            listeners.forEach(l -> closeQuietly(l));
-            control.ifPresent(ControlServer::close);
-            throw e;
         }
-        Liveness liveness = new Liveness(listeners, journal, delivery);
-        java.util.Optional<AdminServer> admin;
-        try {
-            admin = admin(config, liveness);
-        } catch (IOException e) {
-            listeners.forEach(l -> closeQuietly(l));
-            control.ifPresent(ControlServer::close);
-            throw e;
-        }
-        ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().name("housekeeping").daemon(true).factory());
-        housekeeping.scheduleWithFixedDelay(supervised("deleting expired journal segments",
-                        () -> deleteExpired(journal, Math.min(delivery.lowestCursor(), deadLetters.oldestPosition()))),
-                0, HOUSEKEEPING_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
-        if (tls.isPresent() && config.tls().get().watch()) {
-            housekeeping.scheduleWithFixedDelay(supervised("TLS_WATCH", tls.get()::reloadIfChanged), TLS_WATCH_PERIOD.toMillis(),
-                    TLS_WATCH_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
-        }
-        listeners.forEach(MllpListener::start);
-        return new Server(config, listeners, tls, journal, duplicates, housekeeping, intakeStats, delivery, deadLetters, control,
-                liveness, admin);
     }
 
     private static java.util.Optional<AdminServer> admin(ServerConfig config, Liveness liveness) throws IOException {
@@ -277,14 +348,6 @@ public final class Server {
         return new MllpListener(name, socket, config.limits(), intake, new ListenerStats(), shared, upgrade);
     }
 
-    private static void closeQuietly(MllpListener listener) {
-        try {
-            listener.drain(Duration.ZERO);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     private static void logRouting(Routing routing) {
         LOG.log(INFO, "{0} validation rule(s), {1} connector(s){2}", String.valueOf(routing.rules().size()),
                 String.valueOf(routing.connectors().size()), routing.connectors().isEmpty() ? "" : ": " + String.join(", ",
@@ -302,14 +365,6 @@ public final class Server {
             DuplicateIndex.Key.of(message.sendingApplication(), message.sendingFacility(), message.controlId())
                     .ifPresent(key -> duplicates.remember(key, message.receivedAt()));
         };
-    }
-
-    private static void stopQuietly(DeliveryService delivery) {
-        try {
-            delivery.stop(Duration.ofSeconds(10));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /** Deletes expired segments that every cursor has passed and that hold no open dead letter. */
@@ -411,6 +466,12 @@ public final class Server {
         admin.ifPresent(AdminServer::close);
         // Each dispatcher saves its cursor; one stuck in a delivery resumes from its last saved one.
         delivery.stop(Duration.ofNanos(Math.max(DISPATCHER_STOP_MIN.toNanos(), deadline - System.nanoTime())));
+        writeCheckpoint(checkpoints, journal); // the next start reads nothing before this point
+        try {
+            deadLetters.close();
+        } catch (IOException e) {
+            LOG.log(ERROR, "closing the dead letter reader failed: " + e);
+        }
         try {
             journal.close();
         } catch (IOException e) {

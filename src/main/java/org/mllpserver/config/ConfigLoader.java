@@ -104,6 +104,9 @@ public final class ConfigLoader {
             problems.add("DEDUP_WINDOW (" + dedupWindow + ") must not exceed RETENTION (" + journal.retention()
                     + "): messages older than RETENTION are gone from the journal, so after a restart they could not be recognised");
         }
+        long dedupMaxEntries = read(Variable.DEDUP_MAX_ENTRIES, text -> text.isBlank()
+                ? org.mllpserver.intake.DuplicateIndex.defaultMaxEntries(maxHeapBytes) : inRange(Values.integer(text), 64, 1L << 40, ""));
+        Duration checkpointInterval = duration(Variable.CHECKPOINT_INTERVAL, Duration.ofMillis(100), Duration.ofHours(24));
         LogSettings logging = new LogSettings(read(Variable.LOG_LEVEL, ConfigLoader::level), intake.logPayloads());
         RuleSet.Limits ruleLimits = new RuleSet.Limits(
                 integer(Variable.MAX_RULE_COST, 1, MAX_RULE_COST),
@@ -113,7 +116,7 @@ public final class ConfigLoader {
         RetryPolicy retry = retryDefaults();
         Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), ruleLimits, retry);
         Optional<TlsSettings> tls = tls();
-        return new ServerConfig(listen, limits, inflight, admin, drain, reader, acks, intake, journal, dedupWindow, routing, tls, logging);
+        return new ServerConfig(listen, limits, inflight, admin, drain, reader, acks, intake, journal, dedupWindow, dedupMaxEntries, checkpointInterval, routing, tls, logging);
     }
 
     /** TLS when TLS_CERT_FILE and TLS_KEY_FILE are set: the files are loaded and checked now, so a bad one stops the start. */

@@ -21,6 +21,8 @@ public record ServerConfig(
         Intake.Settings intake,
         Journal.Settings journal,
         Duration dedupWindow,
+        long dedupMaxEntries,
+        Duration checkpointInterval,
         Routing routing,
         java.util.Optional<TlsSettings> tls,
         LogSettings logging) {

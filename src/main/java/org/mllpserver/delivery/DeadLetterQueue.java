@@ -4,93 +4,101 @@ import org.mllpserver.journal.DeadLetter;
 import org.mllpserver.journal.DeadLetterResolution;
 import org.mllpserver.journal.Journal;
 import org.mllpserver.journal.RecordIds;
+import org.mllpserver.journal.RecordReader;
 import org.mllpserver.journal.RecordType;
-import org.mllpserver.journal.RecordVisitor;
 import org.mllpserver.journal.Replay;
 import org.mllpserver.journal.StoredMessage;
 
 import java.io.IOException;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
 
 /**
  * The dead letters: records a connector gave up on, kept in the journal (DEAD_LETTER, with the
- * whole message) until an operator replays or purges them (DEAD_LETTER_RESOLVED). The operations
- * here are what {@code ./run.sh dlq} and, later, the admin HTTP API call, while the server runs.
+ * whole message) until an operator replays or purges them. The operations here are what
+ * {@code ./run.sh dlq} and the admin HTTP API call, while the server runs.
+ *
+ * <p>In memory only the {@link DeadLetterIndex} (metadata); a dead letter's message is read
+ * from its DEAD_LETTER record when it is shown or replayed.
  *
  * <p>Replay appends a REPLAY record: the message again, with the same record id (so a
  * downstream that did get it after all can drop the repeat), addressed to the chosen connectors;
  * it is delivered after everything already in the journal, and FIFO holds for what follows.
- * Thread-safe; replays and purges are serialized.
+ * Replaying or purging all of them writes their records in groups of {@link #GROUP} forced
+ * together. Each record is taken out of the index as part of its append, so a checkpoint never
+ * holds a dead letter the journal already resolved before its position. Thread-safe; replays
+ * and purges are serialized.
  */
-public final class DeadLetterQueue {
+public final class DeadLetterQueue implements AutoCloseable {
 
-    /** An unresolved dead letter and where it is in the journal. */
-    public record Entry(long position, DeadLetter deadLetter) {}
+    /** Records written together by replay-all and purge-all: one force for many, and a bounded batch of messages in memory. */
+    static final int GROUP = 256;
 
     private final Journal journal;
+    private final DeadLetterIndex index;
     private final RecordIds ids;
     private final Clock clock;
     private final Set<String> connectors;
-    private final Map<UUID, Entry> open = new LinkedHashMap<>();
+    /** Serializes replays and purges (never held by a dispatcher's add); guards {@link #records}. */
+    private final ReentrantLock operations = new ReentrantLock();
+    private final RecordReader records;
 
-    public DeadLetterQueue(Journal journal, RecordIds ids, Clock clock, Set<String> connectors) {
+    public DeadLetterQueue(Journal journal, DeadLetterIndex index, RecordIds ids, Clock clock, Set<String> connectors) {
         this.journal = journal;
+        this.index = index;
         this.ids = ids;
         this.clock = clock;
         this.connectors = Set.copyOf(connectors);
-    }
-
-    /** Rebuilds the open dead letters from the journal as it is opened. */
-    public static RecordVisitor rebuild(Map<UUID, Entry> into) {
-        return (position, type, body) -> {
-            if (type == RecordType.DEAD_LETTER) {
-                DeadLetter d = DeadLetter.decode(body);
-                into.put(d.id(), new Entry(position, d));
-            } else if (type == RecordType.DEAD_LETTER_RESOLVED) {
-                into.remove(DeadLetterResolution.decode(body).deadLetterId());
-            } else if (type == RecordType.REPLAY) {
-                into.remove(Replay.decode(body).deadLetterId());
-            }
-        };
-    }
-
-    /** Takes the dead letters found by {@link #rebuild} at start. */
-    public synchronized void load(Map<UUID, Entry> found) {
-        open.putAll(found);
+        this.records = new RecordReader(journal.directory());
     }
 
     /** Records a dead letter durably (the journal forces it); only then may the dispatcher move on. */
     DeadLetter add(String connector, int attempts, String lastError, Delivery delivery) throws IOException {
         DeadLetter d = new DeadLetter(ids.next(), clock.instant(), connector, attempts, lastError, delivery.position(), delivery.message());
-        long position = journal.append(RecordType.DEAD_LETTER, d.encode());
-        synchronized (this) {
-            open.put(d.id(), new Entry(position, d));
-        }
+        journal.append(RecordType.DEAD_LETTER, d.encode(), position -> index.add(index.entryOf(position, d)));
         return d;
     }
 
     /** The open dead letters, oldest first. */
-    public synchronized List<Entry> list() {
-        List<Entry> all = new ArrayList<>(open.values());
-        all.sort(Comparator.comparingLong(Entry::position));
-        return all;
+    public List<DeadLetterIndex.Entry> list() {
+        return index.list();
     }
 
-    public synchronized Optional<Entry> get(UUID id) {
-        return Optional.ofNullable(open.get(id));
+    public Optional<DeadLetterIndex.Entry> get(UUID id) {
+        return index.byId(id);
+    }
+
+    public int size() {
+        return index.size();
     }
 
     /** The lowest journal position an open dead letter holds (retention keeps its segment); MAX_VALUE when none. */
-    public synchronized long oldestPosition() {
-        return open.values().stream().mapToLong(Entry::position).min().orElse(Long.MAX_VALUE);
+    public long oldestPosition() {
+        return index.oldestPosition();
+    }
+
+    /** The whole dead letter, its message included, read from the journal. */
+    public DeadLetter read(DeadLetterIndex.Entry entry) throws IOException {
+        operations.lock();
+        try {
+            return readLocked(entry);
+        } finally {
+            operations.unlock();
+        }
+    }
+
+    private DeadLetter readLocked(DeadLetterIndex.Entry entry) throws IOException {
+        var record = records.read(entry.position());
+        if (record.type() != RecordType.DEAD_LETTER) {
+            throw new IOException("the journal holds a " + record.type() + " record where dead letter " + entry.id() + " should be");
+        }
+        return DeadLetter.decode(record.body());
     }
 
     /**
@@ -100,12 +108,54 @@ public final class DeadLetterQueue {
      * letter, carries the message), so a crash cannot leave one done without the other; replays
      * and purges are serialized, so the same dead letter is never replayed twice.
      */
-    public synchronized List<String> replay(UUID id, Optional<String> connector, boolean toAllAddressed) throws IOException {
-        Entry entry = get(id).orElseThrow(() -> new IllegalArgumentException("no open dead letter " + id));
-        StoredMessage original = entry.deadLetter().message();
+    public List<String> replay(UUID id, Optional<String> connector, boolean toAllAddressed) throws IOException {
+        operations.lock();
+        try {
+            DeadLetterIndex.Entry entry = get(id).orElseThrow(() -> new IllegalArgumentException("no open dead letter " + id));
+            Prepared prepared = prepare(entry, connector, toAllAddressed);
+            journal.append(RecordType.REPLAY, prepared.body(), position -> index.removeAt(entry.position()));
+            return prepared.targets();
+        } finally {
+            operations.unlock();
+        }
+    }
+
+    /**
+     * Replays every open dead letter as {@link #replay} would each, oldest first, in groups of
+     * {@link #GROUP} written together; {@code each} is told of each one done. Returns how many.
+     * A dead letter that cannot be replayed (no such connector) stops it there: the groups before
+     * are done.
+     */
+    public int replayAll(Optional<String> connector, boolean toAllAddressed, BiConsumer<DeadLetterIndex.Entry, List<String>> each)
+            throws IOException {
+        operations.lock();
+        try {
+            int done = 0;
+            List<DeadLetterIndex.Entry> all = list();
+            for (int from = 0; from < all.size(); from += GROUP) {
+                List<DeadLetterIndex.Entry> group = all.subList(from, Math.min(all.size(), from + GROUP));
+                List<Prepared> prepared = new ArrayList<>(group.size());
+                for (DeadLetterIndex.Entry entry : group) prepared.add(prepare(entry, connector, toAllAddressed));
+                journal.appendAll(RecordType.REPLAY, prepared.stream().map(Prepared::body).toList(),
+                        (i, position) -> index.removeAt(group.get(i).position()));
+                for (int i = 0; i < group.size(); i++) each.accept(group.get(i), prepared.get(i).targets());
+                done += group.size();
+            }
+            return done;
+        } finally {
+            operations.unlock();
+        }
+    }
+
+    private record Prepared(byte[] body, List<String> targets) {}
+
+    /** The REPLAY record for one dead letter: its message read from the journal, addressed to the targets. Under the lock. */
+    private Prepared prepare(DeadLetterIndex.Entry entry, Optional<String> connector, boolean toAllAddressed) throws IOException {
+        DeadLetter dead = readLocked(entry);
+        StoredMessage original = dead.message();
         List<String> targets = connector.map(List::of).orElse(toAllAddressed
                 ? original.connectors().stream().filter(connectors::contains).toList()
-                : List.of(entry.deadLetter().connector()));
+                : List.of(dead.connector()));
         for (String target : targets) {
             if (!connectors.contains(target)) throw new IllegalArgumentException("no connector named " + target + " is configured");
         }
@@ -113,22 +163,49 @@ public final class DeadLetterQueue {
         StoredMessage again = new StoredMessage(original.id(), original.receivedAt(), original.peer(), original.tlsIdentity(),
                 original.sendingApplication(), original.sendingFacility(), original.messageType(), original.controlId(),
                 original.charset(), targets, original.raw());
-        Replay replay = new Replay(id, clock.instant(), "replayed to " + String.join(", ", targets), again);
-        journal.append(RecordType.REPLAY, replay.encode());
-        open.remove(id);
-        return targets;
+        Replay replay = new Replay(entry.id(), entry.position(), clock.instant(), "replayed to " + String.join(", ", targets), again);
+        return new Prepared(replay.encode(), targets);
     }
 
     /** Purges one dead letter: it is no longer listed, its message is not delivered. */
-    public synchronized void purge(UUID id) throws IOException {
-        if (get(id).isEmpty()) throw new IllegalArgumentException("no open dead letter " + id);
-        resolve(id, "purged");
+    public void purge(UUID id) throws IOException {
+        operations.lock();
+        try {
+            DeadLetterIndex.Entry entry = get(id).orElseThrow(() -> new IllegalArgumentException("no open dead letter " + id));
+            journal.append(RecordType.DEAD_LETTER_RESOLVED, resolution(entry), position -> index.removeAt(entry.position()));
+        } finally {
+            operations.unlock();
+        }
     }
 
-    private void resolve(UUID id, String action) throws IOException {
-        journal.append(RecordType.DEAD_LETTER_RESOLVED, new DeadLetterResolution(id, clock.instant(), action).encode());
-        synchronized (this) {
-            open.remove(id);
+    /** Purges every open dead letter, in groups written together. Returns how many. */
+    public int purgeAll() throws IOException {
+        operations.lock();
+        try {
+            List<DeadLetterIndex.Entry> all = list();
+            for (int from = 0; from < all.size(); from += GROUP) {
+                List<DeadLetterIndex.Entry> group = all.subList(from, Math.min(all.size(), from + GROUP));
+                journal.appendAll(RecordType.DEAD_LETTER_RESOLVED, group.stream().map(this::resolution).toList(),
+                        (i, position) -> index.removeAt(group.get(i).position()));
+            }
+            return all.size();
+        } finally {
+            operations.unlock();
         }
+    }
+
+    /** Closes the file the messages are read from. */
+    @Override
+    public void close() throws IOException {
+        operations.lock();
+        try {
+            records.close();
+        } finally {
+            operations.unlock();
+        }
+    }
+
+    private byte[] resolution(DeadLetterIndex.Entry entry) {
+        return new DeadLetterResolution(entry.id(), entry.position(), clock.instant(), "purged").encode();
     }
 }

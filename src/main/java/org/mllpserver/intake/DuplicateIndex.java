@@ -31,6 +31,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * 100 messages per second over a 24 h window.) Each shard has its own lock, so a resize stalls
  * 1/64 of the claims, briefly.
  *
+ * <p><b>A cap.</b> At most {@code maxEntries} keys (DEDUP_MAX_ENTRIES), spread over the shards;
+ * past it the oldest go first, so under a flood of unique control ids the effective window
+ * shrinks instead of the heap filling. Counted, and logged at most once a minute. What a
+ * duplicate then costs: a message re-sent after its key went is stored and delivered again, as
+ * a new record (new record id) with the same MSH-3, MSH-4 and MSH-10, by which a downstream can
+ * recognise it.
+ *
  * <p>Two connections sending the same message at once: the second waits for the first one's
  * outcome; if the first is stored, the second is its duplicate, if not, the second is tried on its
  * own. Thread-safe.
@@ -103,17 +110,50 @@ public final class DuplicateIndex {
 
     private static final Fresh UNTRACKED = new Fresh(null, null);
     private static final int SHARDS = 64;
+    /** Heap one key costs, measured (BENCHMARKS.md): its table slots at the table's load and its place in the expiry heap. */
+    public static final long BYTES_PER_ENTRY = 100;
+    /** Entries dropped for the cap are logged at most this often. */
+    private static final long CAP_LOG_PERIOD_MILLIS = 60_000;
+    private static final int SAVE_VERSION = 1;
+    private static final System.Logger LOG = System.getLogger(DuplicateIndex.class.getName());
 
     private final Duration window;
     private final Clock clock;
+    private final long maxEntries;
+    private final int shardCap;
     private final Shard[] shards = new Shard[SHARDS];
     private final AtomicLong duplicates = new AtomicLong();
+    private final AtomicLong droppedForCap = new AtomicLong();
+    private final AtomicLong droppedSinceLog = new AtomicLong();
+    private final AtomicLong lastCapLogMillis = new AtomicLong();
 
-    /** {@code window} zero turns duplicate suppression off. */
+    /** {@code window} zero turns duplicate suppression off. No cap (tests). */
     public DuplicateIndex(Duration window, Clock clock) {
+        this(window, clock, Long.MAX_VALUE);
+    }
+
+    /** {@code window} zero turns duplicate suppression off; at most {@code maxEntries} keys are kept. */
+    public DuplicateIndex(Duration window, Clock clock, long maxEntries) {
+        if (maxEntries < 1) throw new IllegalArgumentException("maxEntries must be positive");
         this.window = window;
         this.clock = clock;
+        this.maxEntries = maxEntries;
+        this.shardCap = (int) Math.min(Integer.MAX_VALUE / 4, maxEntries / SHARDS + (maxEntries % SHARDS == 0 ? 0 : 1));
         for (int i = 0; i < SHARDS; i++) shards[i] = new Shard();
+    }
+
+    /** The default cap: an eighth of the heap at {@link #BYTES_PER_ENTRY} a key. */
+    public static long defaultMaxEntries(long maxHeapBytes) {
+        return Math.max(SHARDS, maxHeapBytes / 8 / BYTES_PER_ENTRY);
+    }
+
+    public long maxEntries() {
+        return maxEntries;
+    }
+
+    /** Keys dropped because the index was at its cap, since start. */
+    public long droppedForCap() {
+        return droppedForCap.get();
     }
 
     public boolean enabled() {
@@ -149,8 +189,70 @@ public final class DuplicateIndex {
         long millis = acceptedAt.toEpochMilli();
         if (!enabled() || millis < clock.millis() - window.toMillis()) return;
         Shard shard = shardOf(key);
+        int dropped;
         synchronized (shard) {
             shard.add(key, Math.max(1, millis));
+            dropped = shard.trimTo(shardCap);
+        }
+        if (dropped > 0) droppedForCap(dropped, shard);
+    }
+
+    /** Counts keys dropped for the cap, and says so at most once a minute, with the window that is left. */
+    private void droppedForCap(int dropped, Shard shard) {
+        droppedForCap.addAndGet(dropped);
+        droppedSinceLog.addAndGet(dropped);
+        long now = clock.millis();
+        long last = lastCapLogMillis.get();
+        if (now - last < CAP_LOG_PERIOD_MILLIS || !lastCapLogMillis.compareAndSet(last, now)) return;
+        long oldest;
+        synchronized (shard) {
+            oldest = shard.heapSize > 0 ? shard.heapTime[0] : now;
+        }
+        LOG.log(System.Logger.Level.WARNING, "duplicate index at its cap (DEDUP_MAX_ENTRIES={0}): {1} key(s) dropped, oldest first,"
+                        + " since the last such line; a message is now recognised as a duplicate for about {2} s instead of DEDUP_WINDOW"
+                        + " ({3} s): one re-sent later is stored and delivered again",
+                String.valueOf(maxEntries), String.valueOf(droppedSinceLog.getAndSet(0)), String.valueOf(Math.max(0, (now - oldest) / 1000)),
+                String.valueOf(window.toSeconds()));
+    }
+
+    /**
+     * Writes every key in the window (two longs and the acceptance time) for a checkpoint, a shard
+     * at a time: each shard is copied under its lock and written after, so claims wait only for
+     * the copy.
+     */
+    public void save(java.io.DataOutput out) throws java.io.IOException {
+        long cutoff = clock.millis() - window.toMillis();
+        out.writeInt(SAVE_VERSION);
+        for (Shard shard : shards) {
+            long[] copy;
+            synchronized (shard) {
+                copy = shard.live(cutoff);
+            }
+            out.writeInt(copy.length / 3);
+            for (long v : copy) out.writeLong(v);
+        }
+        out.writeInt(-1); // the end
+    }
+
+    /** Takes in what {@link #save} wrote (keys already expired are left out); throws IOException when it is not that. */
+    public void load(java.io.DataInput in) throws java.io.IOException {
+        int version = in.readInt();
+        if (version != SAVE_VERSION) throw new java.io.IOException("duplicate index checkpoint version " + version + " is not known");
+        for (int count = in.readInt(); count != -1; count = in.readInt()) {
+            if (count < 0) throw new java.io.IOException("a duplicate index checkpoint declares " + count + " keys");
+            for (int i = 0; i < count; i++) {
+                Key key = new Key(in.readLong(), in.readLong());
+                remember(key, Instant.ofEpochMilli(in.readLong()));
+            }
+        }
+    }
+
+    /** Empties the index (a checkpoint turned out not to fit the journal, which is then read whole). */
+    public void clear() {
+        for (int i = 0; i < SHARDS; i++) {
+            synchronized (shards[i]) {
+                shards[i].clearKeys();
+            }
         }
     }
 
@@ -175,11 +277,16 @@ public final class DuplicateIndex {
     private void settle(Key key, boolean accepted) {
         Shard shard = shardOf(key);
         CompletableFuture<Boolean> pending;
+        int dropped = 0;
         synchronized (shard) {
             pending = shard.pending.remove(key);
-            if (accepted) shard.add(key, Math.max(1, clock.millis()));
+            if (accepted) {
+                shard.add(key, Math.max(1, clock.millis()));
+                dropped = shard.trimTo(shardCap);
+            }
         }
         if (pending != null) pending.complete(accepted);
+        if (dropped > 0) droppedForCap(dropped, shard);
     }
 
     private Shard shardOf(Key key) {
@@ -226,6 +333,50 @@ public final class DuplicateIndex {
             }
             time[slot] = acceptedAt;
             push(key.high(), key.low(), acceptedAt);
+        }
+
+        /** Drops the oldest keys until at most {@code cap} are left; returns how many went. */
+        int trimTo(int cap) {
+            int dropped = 0;
+            while (size > cap && heapSize > 0) {
+                long h = heapHigh[0];
+                long l = heapLow[0];
+                long t = heapTime[0];
+                popRoot();
+                int slot = find(h, l);
+                if (slot >= 0 && time[slot] == t) {
+                    time[slot] = DELETED;
+                    size--;
+                    deleted++;
+                    dropped++;
+                }
+            }
+            return dropped;
+        }
+
+        /** The keys accepted at or after {@code cutoff}: high, low, time, in triples. */
+        long[] live(long cutoff) {
+            long[] out = new long[size * 3];
+            int n = 0;
+            for (int i = 0; i < time.length && n < out.length; i++) {
+                if (time[i] <= 0 || time[i] < cutoff) continue;
+                out[n++] = high[i];
+                out[n++] = low[i];
+                out[n++] = time[i];
+            }
+            return n == out.length ? out : java.util.Arrays.copyOf(out, n);
+        }
+
+        void clearKeys() {
+            high = new long[16];
+            low = new long[16];
+            time = new long[16];
+            size = 0;
+            deleted = 0;
+            heapHigh = new long[16];
+            heapLow = new long[16];
+            heapTime = new long[16];
+            heapSize = 0;
         }
 
         void evictBefore(long cutoff) {

@@ -175,7 +175,7 @@ public final class Intake implements FrameHandler {
                     return keepAndAnswer(parsed, raw, peer, receivedAt, settings.errorAckCode(), List.of(problem));
                 }
             }
-            storeBeforeAck(parsed, raw, peer, receivedAt, connectors);
+            storeBeforeAck(parsed, raw, peer, receivedAt, connectors, fresh);
             stored = true;
             if (connectors.isEmpty()) stats.addressedToNone();
         } catch (IOException e) {
@@ -185,8 +185,7 @@ public final class Intake implements FrameHandler {
                     "the message could not be stored durably and was not accepted; send it again");
             return answer(parsed, settings.errorAckCode(), List.of(problem), peer);
         } finally {
-            if (stored) fresh.accepted();
-            else fresh.abandoned();
+            if (!stored) fresh.abandoned();
         }
         return answer(parsed, AckCode.AA, List.of(), peer);
     }
@@ -194,14 +193,15 @@ public final class Intake implements FrameHandler {
     /**
      * THE DURABLE STEP: appends the message, exactly as received, to the journal and returns only
      * after the force that covers it returned. Throws when that did not happen; then no AA may
-     * be sent.
+     * be sent. The duplicate index takes the message in as part of the append, so a checkpoint
+     * never stands for a durable message its index lacks.
      */
-    private void storeBeforeAck(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt, List<String> connectors)
-            throws IOException {
+    private void storeBeforeAck(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt, List<String> connectors,
+                                DuplicateIndex.Fresh fresh) throws IOException {
         MshHeader h = parsed.message().header();
         StoredMessage message = new StoredMessage(ids.next(), receivedAt, String.valueOf(peer.remoteAddress()), peer.tlsIdentity(),
                 h.field(3), h.field(4), h.field(9), h.controlId(), parsed.decoding().replyCharset().name(), connectors, raw);
-        journal.append(RecordType.MESSAGE, message.encode());
+        journal.append(RecordType.MESSAGE, message.encode(), position -> fresh.accepted());
     }
 
     /** A message the rules refused or could not judge: kept raw with the reason, then answered. */

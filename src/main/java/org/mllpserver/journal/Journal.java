@@ -94,6 +94,8 @@ public final class Journal implements AutoCloseable {
     private final JournalStats stats = new JournalStats();
 
     private final ReentrantLock lock = new ReentrantLock();
+    /** Held (shared) by appenders from before their append until their index has taken the record in; exclusively by {@link #checkpoint()}. */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock settling = new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final Condition work = lock.newCondition();
     private final Condition space = lock.newCondition();
     /** Signalled after every forced batch: dispatchers wait on it for records to deliver. */
@@ -111,6 +113,7 @@ public final class Journal implements AutoCloseable {
     private boolean rollPending;
     private ByteBuffer batchBuffer = ByteBuffer.allocateDirect(MAX_BATCH_BYTES + 4096);
     private final Thread flusher;
+    private boolean openedFromCheckpoint;
     /** When the flusher began writing the batch it is on; 0 between batches. For liveness. */
     private volatile long busySinceNanos;
 
@@ -140,6 +143,27 @@ public final class Journal implements AutoCloseable {
      * data is damaged, and {@link JournalLockedException} when another process has it open.
      */
     public static Journal open(Settings settings, Clock clock, ChannelFactory channels, RecordVisitor visitor) throws IOException {
+        return open(settings, clock, channels, visitor, java.util.Optional.empty());
+    }
+
+    /**
+     * Whether {@code checkpoint} fits the segment files in {@code directory} (those before its
+     * position unchanged, the one it ends in still there), so that {@link #open} would start from
+     * it. Logged when it does not.
+     */
+    public static boolean matchesCheckpoint(Path directory, JournalCheckpoint checkpoint) throws IOException {
+        if (!Files.isDirectory(directory)) return false;
+        return Recovery.matches(checkpoint, Recovery.segmentFiles(directory));
+    }
+
+    /**
+     * As above, starting from a checkpoint when it matches the segment files: the segments before
+     * its position are not read again, and {@code visitor} sees only the records from its position
+     * on. When it does not match (a file restored or removed since), the whole journal is read and
+     * the visitor sees every record; {@link #openedFromCheckpoint()} tells which happened.
+     */
+    public static Journal open(Settings settings, Clock clock, ChannelFactory channels, RecordVisitor visitor,
+                               java.util.Optional<JournalCheckpoint> from) throws IOException {
         createDirectoriesDurably(settings.directory());
         FileChannel lockChannel = FileChannel.open(settings.directory().resolve(LOCK_FILE),
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -159,8 +183,10 @@ public final class Journal implements AutoCloseable {
         }
         try {
             SecureRandom nonces = new SecureRandom();
-            List<SegmentFile> segments = Recovery.run(settings.directory(), channels, visitor, nonces::nextLong);
+            Recovery.Recovered recovered = Recovery.run(settings.directory(), channels, visitor, nonces::nextLong, from);
+            List<SegmentFile> segments = recovered.segments();
             Journal journal = new Journal(settings, clock, channels, lockChannel, dirLock, segments, nonces);
+            journal.openedFromCheckpoint = recovered.fromCheckpoint();
             journal.flusher.start();
             SegmentFile last = segments.getLast();
             LOG.log(INFO, "journal {0}: {1} segment(s), appending at position {2}", settings.directory(),
@@ -182,6 +208,62 @@ public final class Journal implements AutoCloseable {
         if (body.length + 1 > RecordFormat.MAX_LENGTH) throw new IOException("record too large: " + body.length + " bytes");
         Pending pending = new Pending(type, body, new CompletableFuture<>());
         enqueue(pending);
+        return await(pending);
+    }
+
+    /**
+     * Appends a record and, once it is durable, runs {@code apply} with its position (an index
+     * taking the record in) before the record counts as settled: {@link #checkpoint()} never
+     * reports a position beyond a durable record whose {@code apply} has not returned. Records
+     * whose effects live in an index that a checkpoint saves must be appended this way. The
+     * apply step must not wait for anything that itself appends to this journal.
+     */
+    public long append(RecordType type, byte[] body, java.util.function.LongConsumer apply) throws IOException {
+        settling.readLock().lock();
+        try {
+            long position = append(type, body);
+            apply.accept(position);
+            return position;
+        } finally {
+            settling.readLock().unlock();
+        }
+    }
+
+    /**
+     * Appends several records, all queued at once so that group commit forces them together, and
+     * returns their positions once all are durable; {@code apply} runs for each (index, position)
+     * before they count as settled, as for {@link #append(RecordType, byte[], java.util.function.LongConsumer)}.
+     * Throws when any is not durable (some others may be: the caller finds out from the journal).
+     */
+    public long[] appendAll(RecordType type, List<byte[]> bodies, java.util.function.ObjLongConsumer<Integer> apply) throws IOException {
+        if (type == RecordType.BATCH) throw new IllegalArgumentException("BATCH records are the journal's own");
+        settling.readLock().lock();
+        try {
+            List<Pending> pending = new ArrayList<>(bodies.size());
+            for (byte[] body : bodies) {
+                if (body.length + 1 > RecordFormat.MAX_LENGTH) throw new IOException("record too large: " + body.length + " bytes");
+                Pending p = new Pending(type, body, new CompletableFuture<>());
+                enqueue(p);
+                pending.add(p);
+            }
+            long[] positions = new long[pending.size()];
+            IOException failure = null;
+            for (int i = 0; i < pending.size(); i++) {
+                try {
+                    positions[i] = await(pending.get(i));
+                    apply.accept(i, positions[i]);
+                } catch (IOException e) {
+                    if (failure == null) failure = e;
+                }
+            }
+            if (failure != null) throw failure;
+            return positions;
+        } finally {
+            settling.readLock().unlock();
+        }
+    }
+
+    private long await(Pending pending) throws IOException {
         try {
             return pending.position().get();
         } catch (InterruptedException e) {
@@ -189,6 +271,29 @@ public final class Journal implements AutoCloseable {
             throw new IOException("interrupted while waiting for the journal; the record may or may not be durable", e);
         } catch (ExecutionException e) {
             throw e.getCause() instanceof IOException io ? new IOException(io.getMessage(), io) : new IOException(e.getCause());
+        }
+    }
+
+    /**
+     * Where a checkpoint of the indexes stands: the journal's end at a moment when every record
+     * before it has been taken in by the indexes (see {@link #append(RecordType, byte[], java.util.function.LongConsumer)}),
+     * and the segments up to there. Indexes saved after this call may also hold effects of
+     * records after the position; those are taken in again when the journal is read from the
+     * position at the next start, so taking a record in twice must change nothing.
+     */
+    public JournalCheckpoint checkpoint() {
+        settling.writeLock().lock();
+        try {
+            lock.lock();
+            try {
+                List<JournalCheckpoint.Segment> list = new ArrayList<>();
+                for (SegmentFile s : segments) list.add(new JournalCheckpoint.Segment(s.base, s.nonce, s.size, s.newestBatchMillis));
+                return new JournalCheckpoint(segments.getLast().end(), list);
+            } finally {
+                lock.unlock();
+            }
+        } finally {
+            settling.writeLock().unlock();
         }
     }
 
@@ -207,6 +312,11 @@ public final class Journal implements AutoCloseable {
 
     public JournalStats stats() {
         return stats;
+    }
+
+    /** True when opening started from a checkpoint (the records before it were not read again). */
+    public boolean openedFromCheckpoint() {
+        return openedFromCheckpoint;
     }
 
     public Path directory() {

@@ -45,14 +45,32 @@ final class Recovery {
     private Recovery() {
     }
 
+    /** What recovery found: the segments, oldest first, the last ready for appending; whether it started from a checkpoint. */
+    record Recovered(List<SegmentFile> segments, boolean fromCheckpoint) {}
+
     /** The segments, oldest first, the last ready for appending; {@code visitor} sees every whole batch's records. */
     static List<SegmentFile> run(Path directory, ChannelFactory channels, RecordVisitor visitor, LongSupplier nonces) throws IOException {
+        return run(directory, channels, visitor, nonces, java.util.Optional.empty()).segments();
+    }
+
+    /**
+     * As above, from a checkpoint when it matches the files: segments before the one its position
+     * is in are taken from it unread (their header, nonce and size checked), and {@code visitor}
+     * sees only the records from its position on. Otherwise, the whole journal, logged.
+     */
+    static Recovered run(Path directory, ChannelFactory channels, RecordVisitor visitor, LongSupplier nonces,
+                         java.util.Optional<JournalCheckpoint> checkpoint) throws IOException {
         List<Path> files = segmentFiles(directory);
         List<SegmentFile> segments = new ArrayList<>();
         if (files.isEmpty()) {
+            if (checkpoint.isPresent()) LOG.log(WARNING, "journal {0}: a checkpoint exists but no segment does; starting empty", directory);
             segments.add(SegmentFile.create(directory, 0, nonces.getAsLong(), channels));
-            return segments;
+            return new Recovered(segments, false);
         }
+        java.util.Optional<JournalCheckpoint> usable = checkpoint.filter(c -> matches(c, files));
+        java.util.Map<Long, JournalCheckpoint.Segment> listed = new java.util.HashMap<>();
+        usable.ifPresent(c -> c.segments().forEach(s -> listed.put(s.base(), s)));
+        long containing = usable.map(c -> c.segments().getLast().base()).orElse(Long.MIN_VALUE);
         long expected = SegmentFile.baseOf(files.getFirst()).orElseThrow();
         for (int i = 0; i < files.size(); i++) {
             Path file = files.get(i);
@@ -61,18 +79,72 @@ final class Recovery {
                 throw damaged(file, base, "it starts at position " + base + " but the previous segment ends at " + expected
                         + ": a segment file is missing, or this one comes from another journal");
             }
-            SegmentFile segment = recover(file, base, i == files.size() - 1, channels, visitor, nonces);
+            boolean last = i == files.size() - 1;
+            SegmentFile segment;
+            if (base < containing) {
+                JournalCheckpoint.Segment s = listed.get(base); // checked by matches(): unchanged since the checkpoint
+                segment = new SegmentFile(file, base, s.nonce(), s.size(), s.newestBatchMillis());
+            } else if (base == containing) {
+                JournalCheckpoint.Segment s = listed.get(base);
+                segment = recover(file, base, last, channels, visitor, nonces, s.size(), s.newestBatchMillis());
+            } else {
+                segment = recover(file, base, last, channels, visitor, nonces, SegmentFile.HEADER_BYTES, 0);
+            }
             segments.add(segment);
             expected = segment.end();
         }
         // A crash may have come between creating or repairing the last segment and forcing its
         // directory entry: force it now, before anything is appended to that file.
         SegmentFile.forceDirectory(directory);
-        return segments;
+        return new Recovered(segments, usable.isPresent());
+    }
+
+    /**
+     * Whether the checkpoint describes these files: every file before the one its position is in
+     * is listed, with the same nonce and size; that one exists, with its nonce, and holds at least
+     * what it held then. Anything else (a file restored from a backup, removed, or from another
+     * journal) means reading everything. Logged when it does not match.
+     */
+    static boolean matches(JournalCheckpoint checkpoint, List<Path> files) {
+        java.util.Map<Long, JournalCheckpoint.Segment> listed = new java.util.HashMap<>();
+        checkpoint.segments().forEach(s -> listed.put(s.base(), s));
+        JournalCheckpoint.Segment containing = checkpoint.segments().getLast();
+        boolean containingSeen = false;
+        for (Path file : files) {
+            long base = SegmentFile.baseOf(file).orElseThrow();
+            if (base > containing.base()) break;
+            JournalCheckpoint.Segment s = listed.get(base);
+            String problem = s == null ? "it is not in the checkpoint" : differs(file, s, base == containing.base());
+            if (problem != null) {
+                LOG.log(WARNING, "journal: the checkpoint does not match segment {0} ({1}); reading the whole journal instead",
+                        file.getFileName(), problem);
+                return false;
+            }
+            containingSeen |= base == containing.base();
+        }
+        if (!containingSeen) {
+            LOG.log(WARNING, "journal: the segment the checkpoint ends in ({0}) is gone; reading the whole journal instead",
+                    SegmentFile.fileName(containing.base()));
+        }
+        return containingSeen;
+    }
+
+    /** What differs between a segment file and its checkpoint entry, or null. */
+    private static String differs(Path file, JournalCheckpoint.Segment s, boolean containing) {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = channel.size();
+            SegmentScanner.Header header = SegmentScanner.readHeader(channel, s.base(), size);
+            if (header.problem().isPresent()) return header.problem().get();
+            if (header.nonce() != s.nonce()) return "its nonce differs: another file with the same name";
+            if (containing ? size < s.size() : size != s.size()) return "it holds " + size + " bytes, the checkpoint says " + s.size();
+            return null;
+        } catch (IOException e) {
+            return "it cannot be read: " + e.getMessage();
+        }
     }
 
     private static SegmentFile recover(Path file, long base, boolean last, ChannelFactory channels, RecordVisitor visitor,
-                                       LongSupplier nonces) throws IOException {
+                                       LongSupplier nonces, long fromOffset, long newestBefore) throws IOException {
         StandardOpenOption[] options = last
                 ? new StandardOpenOption[]{StandardOpenOption.READ, StandardOpenOption.WRITE}
                 : new StandardOpenOption[]{StandardOpenOption.READ};
@@ -83,9 +155,10 @@ final class Recovery {
                 if (last && size <= SegmentFile.HEADER_BYTES) return rewriteHeader(file, base, channel, nonces.getAsLong());
                 throw damaged(file, base, header.problem().get());
             }
-            SegmentScanner.Outcome outcome = SegmentScanner.scan(channel, base, header.nonce(), size, (records, writtenAt) -> {
-                for (SegmentScanner.ScannedRecord r : records) visitor.visit(r.position(), r.type(), r.body());
-            });
+            SegmentScanner.Outcome outcome = SegmentScanner.scan(channel, base, header.nonce(), size, fromOffset, newestBefore,
+                    (records, writtenAt) -> {
+                        for (SegmentScanner.ScannedRecord r : records) visitor.visit(r.position(), r.type(), r.body());
+                    });
             return switch (outcome) {
                 case SegmentScanner.Clean clean -> new SegmentFile(file, base, header.nonce(), clean.size(), clean.newestBatchMillis());
                 case SegmentScanner.Damaged damage -> tornTailOrRefuse(file, base, header.nonce(), last, channel, size, damage);

@@ -65,8 +65,14 @@ final class SegmentScanner {
     }
 
     static Outcome scan(FileChannel channel, long base, long nonce, long fileSize, BatchConsumer consumer) throws IOException {
-        long offset = SegmentFile.HEADER_BYTES;
-        long newest = 0;
+        return scan(channel, base, nonce, fileSize, SegmentFile.HEADER_BYTES, 0, consumer);
+    }
+
+    /** As above, from the batch boundary at {@code fromOffset}, the batches before it having been written at up to {@code newestBefore}. */
+    static Outcome scan(FileChannel channel, long base, long nonce, long fileSize, long fromOffset, long newestBefore,
+                        BatchConsumer consumer) throws IOException {
+        long offset = fromOffset;
+        long newest = newestBefore;
         while (offset < fileSize) {
             switch (readBatch(channel, base, nonce, offset, fileSize)) {
                 case Batch batch -> {

@@ -52,6 +52,8 @@ class ConfigLoaderTest {
             Map.entry(Variable.DATA_DIR, "bad\u0000dir"),
             Map.entry(Variable.JOURNAL_SEGMENT_SIZE, "1KiB"),
             Map.entry(Variable.DEDUP_WINDOW, "forever"),
+            Map.entry(Variable.DEDUP_MAX_ENTRIES, "many"),
+            Map.entry(Variable.CHECKPOINT_INTERVAL, "often"),
             Map.entry(Variable.RETENTION, "0"),
             Map.entry(Variable.LOG_LEVEL, "LOUD"),
             Map.entry(Variable.LOG_PAYLOADS, "sometimes")));

@@ -73,7 +73,7 @@ class DeliveryRecoveryTest {
         };
         try (Journal journal = Journal.open(new Journal.Settings(dir.resolve("journal"), 1 << 20, Duration.ofDays(7)), Clock.systemUTC(),
                 ChannelFactory.DEFAULT, RecordVisitor.NONE)) {
-            DeadLetterQueue dlq = new DeadLetterQueue(journal, new RecordIds(Clock.systemUTC(), new Random(1)), Clock.systemUTC(), Set.of("buggy"));
+            DeadLetterQueue dlq = new DeadLetterQueue(journal, new DeadLetterIndex(), new RecordIds(Clock.systemUTC(), new Random(1)), Clock.systemUTC(), Set.of("buggy"));
             RetryPolicy quick = new RetryPolicy(Duration.ofMillis(5), Duration.ofMillis(20), 3);
             DeliveryService service = DeliveryService.start(List.of(new DeliveryService.Route("buggy", new ConnectorSettings.File(dir), quick)),
                     (name, settings) -> buggy, journal, dir.resolve("cursors"), dlq);
@@ -82,8 +82,8 @@ class DeliveryRecoveryTest {
                 DispatcherStats stats = service.stats().get("buggy");
                 assertTrue(stats.awaitOutcomes(4, 1, WAIT), stats.delivered() + " delivered, " + stats.deadLetters() + " dead");
                 assertEquals(List.of("B-1", "B-3", "B-4", "B-5"), delivered, "in order; B-4 got through on a later attempt");
-                assertEquals("B-2", dlq.list().getFirst().deadLetter().message().controlId());
-                assertTrue(dlq.list().getFirst().deadLetter().lastError().contains("the connector failed"));
+                assertEquals("B-2", dlq.list().getFirst().controlId());
+                assertTrue(dlq.list().getFirst().lastError().contains("the connector failed"));
                 assertEquals("running", stats.state());
             } finally {
                 service.stop(Duration.ofSeconds(5));
@@ -101,8 +101,8 @@ class DeliveryRecoveryTest {
             easy.awaitReceived(2, WAIT);
             DeadLetterQueue dlq = server.server().deadLetters();
             assertTrue(server.server().delivery().stats().get("peer").awaitOutcomes(0, 2, WAIT));
-            UUID first = dlq.list().get(0).deadLetter().id();
-            UUID second = dlq.list().get(1).deadLetter().id();
+            UUID first = dlq.list().get(0).id();
+            UUID second = dlq.list().get(1).id();
 
             // Two operators replay the same dead letter at once: one replay.
             List<Future<Boolean>> attempts = new ArrayList<>();

@@ -214,7 +214,7 @@ class JournalTest {
         assertEquals(List.of("ehr", "10", "HTTP 503 from ehr.example.com", "4242"),
                 List.of(back.connector(), String.valueOf(back.attempts()), back.lastError(), String.valueOf(back.recordPosition())));
         assertEquals(message, back.message());
-        DeadLetterResolution resolution = new DeadLetterResolution(dead.id(), Instant.parse("2026-11-24T00:00:00Z"), "purged");
+        DeadLetterResolution resolution = new DeadLetterResolution(dead.id(), 1234, Instant.parse("2026-11-24T00:00:00Z"), "purged");
         assertEquals(resolution, DeadLetterResolution.decode(resolution.encode()));
     }
 
