@@ -135,15 +135,14 @@ final class ControlServer implements AutoCloseable {
         try (client) {
             String request = readLine(client);
             deadline.cancel(false);
-            ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-            int code;
-            try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
-                code = request == null ? Main.EXIT_USAGE : handler.run(request.isEmpty() ? new String[0] : request.split("\t"), out);
-                if (request == null) out.println("request too long or not a line");
-                out.println("exit " + code);
-            }
-            ByteBuffer reply = ByteBuffer.wrap(buffer.toByteArray());
-            while (reply.hasRemaining()) client.write(reply);
+            // Streamed as it is written (a list of a million dead letters is not held in memory first).
+            PrintStream out = new PrintStream(new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(client), 64 * 1024),
+                    false, StandardCharsets.UTF_8);
+            int code = request == null ? Main.EXIT_USAGE : handler.run(request.isEmpty() ? new String[0] : request.split("\t"), out);
+            if (request == null) out.println("request too long or not a line");
+            out.println("exit " + code);
+            out.flush();
+            if (out.checkError()) LOG.log(WARNING, "control socket: the client went away before the whole answer was written");
         } catch (IOException | RuntimeException e) {
             LOG.log(WARNING, "control socket: a request failed: {0}", e.toString());
         }

@@ -65,11 +65,14 @@ final class DlqCommand {
             ByteBuffer line = ByteBuffer.wrap((String.join("\t", request) + "\n").getBytes(StandardCharsets.UTF_8));
             while (line.hasRemaining()) channel.write(line);
             InputStream in = Channels.newInputStream(channel);
-            String reply = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            int last = reply.lastIndexOf("exit ");
-            if (last < 0) throw new IOException("the server's answer was cut short");
-            out.print(reply.substring(0, last));
-            return Integer.parseInt(reply.substring(last + 5).strip());
+            // Streamed line by line; the last line is the exit code.
+            java.io.BufferedReader reader = new java.io.BufferedReader(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));
+            String previous = null;
+            for (String received; (received = reader.readLine()) != null; previous = received) {
+                if (previous != null) out.println(previous);
+            }
+            if (previous == null || !previous.startsWith("exit ")) throw new IOException("the server's answer was cut short");
+            return Integer.parseInt(previous.substring(5).strip());
         }
     }
 

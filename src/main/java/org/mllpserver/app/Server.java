@@ -432,6 +432,11 @@ public final class Server {
         return liveness.fatal();
     }
 
+    /** Writes a checkpoint now (as CHECKPOINT_INTERVAL would); false when the journal has not grown since the last. */
+    public boolean checkpointNow() throws IOException {
+        return checkpoints.write(journal);
+    }
+
     /** The admin listener's port (useful with port 0). */
     public int adminPort() {
         return admin.orElseThrow(() -> new IllegalStateException("ADMIN_ADDR is off")).port();

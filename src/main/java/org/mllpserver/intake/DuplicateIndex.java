@@ -23,8 +23,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * being provoked on purpose.
  *
  * <p>Layout: 64 shards, each an open-addressing table of primitive arrays (key halves and the
- * acceptance time) with a binary min-heap on acceptance time for expiry: about 100 bytes per
- * message in the window and nothing for the garbage collector to trace. (The heap, not a FIFO:
+ * acceptance time) with a binary min-heap on acceptance time for expiry: 72 to 144 bytes per
+ * message in the window (about 100 at the cap, see {@link #BYTES_PER_ENTRY}) and nothing for the
+ * garbage collector to trace. (The heap, not a FIFO:
  * records found in the journal at start need not come in time order, and expiry must be exact.
  * Times from live acceptances only grow, so a push costs no sifting.) (A HashMap of small objects took
  * G1 pauses past 100 ms at 20 000 messages per second; it would also hold a gigabyte of objects at
@@ -139,7 +140,7 @@ public final class DuplicateIndex {
         this.clock = clock;
         this.maxEntries = maxEntries;
         this.shardCap = (int) Math.min(Integer.MAX_VALUE / 4, maxEntries / SHARDS + (maxEntries % SHARDS == 0 ? 0 : 1));
-        for (int i = 0; i < SHARDS; i++) shards[i] = new Shard();
+        for (int i = 0; i < SHARDS; i++) shards[i] = new Shard(shardCap);
     }
 
     /** The default cap: an eighth of the heap at {@link #BYTES_PER_ENTRY} a key. */
@@ -149,6 +150,18 @@ public final class DuplicateIndex {
 
     public long maxEntries() {
         return maxEntries;
+    }
+
+    /** Bytes the index's arrays take now (what it holds, however full): for tests and metrics. */
+    public long retainedBytes() {
+        long bytes = 0;
+        for (Shard shard : shards) {
+            synchronized (shard) {
+                bytes += 8L * (shard.high.length + shard.low.length + shard.time.length
+                        + shard.heapHigh.length + shard.heapLow.length + shard.heapTime.length);
+            }
+        }
+        return bytes;
     }
 
     /** Keys dropped because the index was at its cap, since start. */
@@ -302,6 +315,8 @@ public final class DuplicateIndex {
     private static final class Shard {
         private static final long DELETED = -1;
 
+        /** The most keys this shard keeps (its share of the cap). */
+        final int cap;
         final Map<Key, CompletableFuture<Boolean>> pending = new HashMap<>();
         long[] high = new long[16];
         long[] low = new long[16];
@@ -312,6 +327,10 @@ public final class DuplicateIndex {
         long[] heapLow = new long[16];
         long[] heapTime = new long[16];
         int heapSize;
+
+        Shard(int cap) {
+            this.cap = cap;
+        }
 
         /** The acceptance time of {@code key}, or 0 when it is not here. */
         long acceptedAt(Key key) {
@@ -395,8 +414,7 @@ public final class DuplicateIndex {
         }
 
         private int find(long h, long l) {
-            int mask = high.length - 1;
-            for (int slot = (int) h & mask; ; slot = (slot + 1) & mask) {
+            for (int slot = home(h); ; slot = next(slot)) {
                 long t = time[slot];
                 if (t == 0) return -1;
                 if (t != DELETED && high[slot] == h && low[slot] == l) return slot;
@@ -404,18 +422,33 @@ public final class DuplicateIndex {
         }
 
         private int freeSlot(long h) {
-            int mask = high.length - 1;
-            int slot = (int) h & mask;
-            while (time[slot] > 0) slot = (slot + 1) & mask;
+            int slot = home(h);
+            while (time[slot] > 0) slot = next(slot);
             return slot;
         }
 
-        /** Rebuilds the table at twice the live entries' need, dropping deleted slots. */
+        /** A key's first slot. The capacity need not be a power of two, so that a capped table is sized to its cap. */
+        private int home(long h) {
+            return (int) Long.remainderUnsigned(h, high.length);
+        }
+
+        private int next(int slot) {
+            return slot + 1 == high.length ? 0 : slot + 1;
+        }
+
+        /**
+         * Rebuilds the table for the live entries, dropping deleted slots: four slots a key (a
+         * quarter full, so it grows as much again before the next rebuild), but a capped shard
+         * near its cap gets three slots a key of the cap: a third full there, and half its cap of
+         * inserts before the next rebuild. So a full index holds about {@link #BYTES_PER_ENTRY}
+         * a key, whatever the cap.
+         */
         private void rehash() {
             long[] oldHigh = high;
             long[] oldLow = low;
             long[] oldTime = time;
-            int capacity = Math.max(16, Integer.highestOneBit(Math.max(1, size) * 4 - 1) << 1);
+            long wanted = Math.min(4L * Math.max(1, size), 3L * cap + 16);
+            int capacity = (int) Math.max(16, Math.max(wanted, 2L * size + 4));
             high = new long[capacity];
             low = new long[capacity];
             time = new long[capacity];
@@ -431,9 +464,13 @@ public final class DuplicateIndex {
 
         private void push(long h, long l, long t) {
             if (heapSize == heapTime.length) {
-                heapHigh = java.util.Arrays.copyOf(heapHigh, heapSize * 2);
-                heapLow = java.util.Arrays.copyOf(heapLow, heapSize * 2);
-                heapTime = java.util.Arrays.copyOf(heapTime, heapSize * 2);
+                // Doubling, but a capped shard's heap stops at its cap (plus room for a few keys seen twice).
+                long grown = heapSize * 2L;
+                if (heapSize < cap + 16 && grown > cap + 16) grown = cap + 16;
+                int capacity = (int) Math.min(Integer.MAX_VALUE - 8, Math.max(grown, heapSize + 1L));
+                heapHigh = java.util.Arrays.copyOf(heapHigh, capacity);
+                heapLow = java.util.Arrays.copyOf(heapLow, capacity);
+                heapTime = java.util.Arrays.copyOf(heapTime, capacity);
             }
             int i = heapSize++;
             while (i > 0) {

@@ -133,6 +133,53 @@ class DuplicateTest {
         assertEquals(1000, index.size(), "the emptied shards fill again");
     }
 
+    @Test
+    void atItsCapTheOldestKeysGoFirstAndItsMemoryStaysFlatUnderAFloodOfUniqueControlIds() {
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-22T00:00:00Z"));
+        int cap = 64 * 1000;
+        DuplicateIndex index = new DuplicateIndex(Duration.ofHours(24), clock, cap);
+        long retainedAtCap = 0;
+        for (int round = 0; round < 5; round++) {
+            for (int i = 0; i < 100_000; i++) {
+                assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(DuplicateIndex.Key.of("A", "F", round + "-" + i))).accepted();
+                clock.advance(Duration.ofMillis(1)); // a flood: 1 000 unique control ids a second
+            }
+            assertTrue(index.size() <= cap && index.size() > cap - 64, "at its cap: " + index.size());
+            if (round == 0) retainedAtCap = index.retainedBytes();
+            else assertEquals(retainedAtCap, index.retainedBytes(), "memory flat after round " + round);
+        }
+        assertEquals(500_000 - index.size(), index.droppedForCap());
+        System.out.println("DuplicateTest: at a cap of " + cap + " keys the index holds " + retainedAtCap + " bytes, "
+                + retainedAtCap / index.size() + " bytes a key");
+        assertTrue(retainedAtCap / index.size() <= DuplicateIndex.BYTES_PER_ENTRY,
+                "the default cap's sizing holds: " + retainedAtCap / index.size() + " bytes a key");
+        for (int i = 99_000; i < 100_000; i++) {
+            assertInstanceOf(DuplicateIndex.Duplicate.class, index.claim(DuplicateIndex.Key.of("A", "F", "4-" + i)), "the newest are kept");
+        }
+        assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(DuplicateIndex.Key.of("A", "F", "4-0"))).abandoned(); // the oldest went
+        assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(DuplicateIndex.Key.of("A", "F", "0-99999"))).abandoned();
+    }
+
+    @Test
+    void savedAndLoadedItRecognisesTheSameMessages() throws Exception {
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-22T00:00:00Z"));
+        DuplicateIndex index = new DuplicateIndex(Duration.ofHours(1), clock);
+        for (int i = 0; i < 5_000; i++) {
+            assertInstanceOf(DuplicateIndex.Fresh.class, index.claim(DuplicateIndex.Key.of("A", "F", "S" + i))); // in flight: not saved
+            ((DuplicateIndex.Fresh) index.claim(DuplicateIndex.Key.of("A", "F", "T" + i))).accepted();
+            clock.advance(Duration.ofMillis(1));
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        index.save(new java.io.DataOutputStream(bytes));
+        DuplicateIndex loaded = new DuplicateIndex(Duration.ofHours(1), clock);
+        loaded.load(new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray())));
+        assertEquals(5_000, loaded.size());
+        assertInstanceOf(DuplicateIndex.Duplicate.class, loaded.claim(DuplicateIndex.Key.of("A", "F", "T4999")));
+        assertInstanceOf(DuplicateIndex.Fresh.class, loaded.claim(DuplicateIndex.Key.of("A", "F", "S1"))).abandoned();
+        loaded.load(new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray())));
+        assertEquals(5_000, loaded.size(), "taking the same keys in twice changes nothing");
+    }
+
     /** The index against a plain model (a map of key to acceptance time) under seeded random operations. */
     @Test
     void agreesWithASimpleModelUnderRandomClaimsExpiriesAndRebuilds() {
