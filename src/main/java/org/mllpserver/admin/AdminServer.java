@@ -29,6 +29,10 @@ public final class AdminServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(AdminServer.class.getName());
     /** Pending admin connections the kernel may queue. */
     private static final int BACKLOG = 64;
+    /** Admin connections at once: probes, a scraper and an operator need a handful. */
+    private static final int MAX_CONNECTIONS = 64;
+    /** A request must arrive, and its answer go out, within this. */
+    private static final int REQUEST_SECONDS = 10;
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -43,6 +47,7 @@ public final class AdminServer implements AutoCloseable {
      * Throws when the address cannot be bound.
      */
     public static AdminServer start(InetSocketAddress address, Supplier<List<String>> liveness) throws IOException {
+        boundTheJdkServer();
         HttpServer server = HttpServer.create(address, BACKLOG);
         ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("admin-", 0).factory());
         server.setExecutor(executor);
@@ -51,6 +56,19 @@ public final class AdminServer implements AutoCloseable {
         LOG.log(INFO, "admin listener on http://{0}:{1} (/healthz)", server.getAddress().getHostString(),
                 String.valueOf(server.getAddress().getPort()));
         return new AdminServer(server, executor);
+    }
+
+    /**
+     * The JDK's HTTP server has no limit on connections and no time limit on a request unless
+     * told (system properties, read once): a client that connects and sends nothing would hold a
+     * thread and a file descriptor for good. Set here unless the operator set them.
+     */
+    private static void boundTheJdkServer() {
+        System.getProperties().putIfAbsent("jdk.httpserver.maxConnections", String.valueOf(MAX_CONNECTIONS));
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxReqTime", String.valueOf(REQUEST_SECONDS));
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxRspTime", String.valueOf(REQUEST_SECONDS));
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxReqHeaders", "64");
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxReqHeaderSize", String.valueOf(64 * 1024));
     }
 
     public int port() {

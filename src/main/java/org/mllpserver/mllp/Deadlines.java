@@ -21,6 +21,25 @@ public final class Deadlines {
         return TIMER.schedule(action, Math.max(1, millis), TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * Runs {@code action} every {@code millis} until the returned future is cancelled; an action
+     * that throws is logged and runs again at its next period (a periodic task that throws would
+     * otherwise silently stop).
+     */
+    public static ScheduledFuture<?> every(long millis, Runnable action) {
+        return TIMER.scheduleWithFixedDelay(() -> {
+            try {
+                action.run();
+            } catch (Throwable e) {
+                try {
+                    System.getLogger(Deadlines.class.getName()).log(System.Logger.Level.ERROR, "a periodic check failed: " + e);
+                } catch (Throwable outOfMemory) {
+                    // the next period matters more than the line
+                }
+            }
+        }, Math.max(1, millis), Math.max(1, millis), TimeUnit.MILLISECONDS);
+    }
+
     private static ScheduledThreadPoolExecutor timer() {
         ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("deadlines").daemon(true).factory());
         executor.setRemoveOnCancelPolicy(true);

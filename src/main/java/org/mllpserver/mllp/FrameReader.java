@@ -21,7 +21,7 @@ import java.util.function.LongSupplier;
  *   <li>A frame longer than {@code maxFrameBytes} is refused with {@link TooLarge} before more
  *       than {@code maxFrameBytes} bytes of it are held; the caller then closes the connection.
  *   <li>Memory: a frame that arrives in one read is copied once, straight into its payload; a
- *       longer one grows in {@link #CHUNK_BYTES} chunks (never by copying itself into an array
+ *       longer one grows in chunks, 1 KiB doubling up to {@link #CHUNK_BYTES} (never by copying itself into an array
  *       twice its size) and is joined into its payload at its end. Every byte held is first
  *       reserved from the {@link FrameMemory}, which may make the reader wait (the connection is
  *       then not read) or refuse with {@link OverBudget}. What a returned frame holds stays
@@ -43,8 +43,13 @@ public final class FrameReader {
 
     /** Read buffer size: one socket read; a bigger frame is assembled over several reads. */
     static final int READ_BUFFER_BYTES = 16 * 1024;
-    /** A frame that does not arrive in one read is held in chunks of this size. */
+    /**
+     * A frame that does not arrive in one read is held in chunks: the first {@link #FIRST_CHUNK_BYTES},
+     * each next one as large as all before it, up to this. So what a frame holds is never much
+     * more than twice what arrived: a sender that sends one byte of a frame holds 1 KiB, not 16.
+     */
     static final int CHUNK_BYTES = 16 * 1024;
+    static final int FIRST_CHUNK_BYTES = 1024;
     /** The first bytes of a refused frame handed to the caller: an MSH segment fits many times over. */
     static final int HEAD_BYTES = 64 * 1024;
 
@@ -100,6 +105,8 @@ public final class FrameReader {
 
     /** The unfinished frame's chunks; all full but the last. */
     private final ArrayList<byte[]> chunks = new ArrayList<>();
+    /** Bytes in the chunks' arrays together. */
+    private int chunkCapacity;
     private int frameLength;
     /** Bytes reserved from {@link #memory} for the current frame (or the last one returned). */
     private long reserved;
@@ -172,9 +179,7 @@ public final class FrameReader {
 
     /** Capacity held for the frame being assembled; never above the frame limit. */
     int frameCapacity() {
-        int capacity = 0;
-        for (byte[] chunk : chunks) capacity += chunk.length;
-        return capacity;
+        return chunkCapacity;
     }
 
     private Result fill(long deadlineNanos) throws IOException {
@@ -265,19 +270,19 @@ public final class FrameReader {
         int at = from;
         int left = length;
         while (left > 0) {
-            byte[] last = chunks.isEmpty() ? null : chunks.getLast();
-            int used = last == null ? 0 : frameLength - (chunks.size() - 1) * CHUNK_BYTES;
-            if (last == null || used == last.length) {
-                int size = Math.min(CHUNK_BYTES, maxFrameBytes - chunks.size() * CHUNK_BYTES);
+            int room = chunkCapacity - frameLength; // free bytes at the end of the last chunk
+            if (room == 0) {
+                int size = Math.min(Math.clamp(chunkCapacity, FIRST_CHUNK_BYTES, CHUNK_BYTES), maxFrameBytes - chunkCapacity);
                 FrameMemory.Grant grant = memory.reserve(size, frameDeadlineNanos);
                 if (grant != FrameMemory.Grant.GRANTED) return overBudget(grant);
                 reserved += size;
-                last = new byte[size];
-                chunks.add(last);
-                used = 0;
+                chunks.add(new byte[size]);
+                chunkCapacity += size;
+                room = size;
             }
-            int n = Math.min(left, last.length - used);
-            System.arraycopy(buffer, at, last, used, n);
+            byte[] last = chunks.getLast();
+            int n = Math.min(left, room);
+            System.arraycopy(buffer, at, last, last.length - room, n);
             at += n;
             left -= n;
             frameLength += n;
@@ -333,6 +338,7 @@ public final class FrameReader {
     private void dropFrame() {
         chunks.clear();
         chunks.trimToSize();
+        chunkCapacity = 0;
         frameLength = 0;
     }
 

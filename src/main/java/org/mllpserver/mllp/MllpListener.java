@@ -78,6 +78,8 @@ public final class MllpListener {
     private static final Duration ACCEPT_ERROR_BACKOFF = Duration.ofMillis(100);
     /** ...doubling while it keeps failing, up to this. */
     private static final Duration ACCEPT_ERROR_BACKOFF_MAX = Duration.ofSeconds(2);
+    /** How often connections are looked at for answers their peers have not read within IDLE_TIMEOUT. */
+    private static final Duration WRITE_SWEEP_PERIOD = Duration.ofSeconds(1);
     /** Accepting that has failed this long is reported by {@link #acceptProblem()}. */
     static final Duration STUCK_AFTER = Duration.ofSeconds(30);
     /** At most one "refused: over MAX_CONNECTIONS" line per this period; the counter keeps the rest. */
@@ -104,6 +106,7 @@ public final class MllpListener {
     private final long connectionBytes;
     private volatile boolean draining;
     private volatile Thread acceptThread;
+    private java.util.concurrent.ScheduledFuture<?> writeSweep;
     /** When the current run of failed accepts began; 0 while accepting works. */
     private volatile long failingSinceNanos;
 
@@ -133,10 +136,14 @@ public final class MllpListener {
         this.permits = new Semaphore(limits.maxConnections() == 0 ? Integer.MAX_VALUE : limits.maxConnections());
     }
 
-    /** Starts the accept thread. */
+    /** Starts the accept thread, and the sweep that closes connections whose peer stopped reading its answers. */
     public synchronized void start() {
         if (acceptThread != null) throw new IllegalStateException("already started");
         acceptThread = Thread.ofPlatform().name("mllp-accept-" + name).start(this::acceptLoop);
+        writeSweep = Deadlines.every(WRITE_SWEEP_PERIOD.toMillis(), () -> {
+            long now = nanoClock.getAsLong();
+            connections.values().forEach(c -> c.closeIfWriteStuck(now));
+        });
         LOG.log(INFO, "{0} listener accepting on {1} (MAX_CONNECTIONS={2}, MAX_FRAME_SIZE={3} bytes)",
                 name, serverSocket.getLocalSocketAddress(), String.valueOf(limits.maxConnections()),
                 String.valueOf(limits.maxFrameBytes()));
@@ -161,6 +168,9 @@ public final class MllpListener {
         long forceMargin = Math.min(FORCED_CLOSE_MARGIN.toNanos(), timeout.toNanos() / 10);
         draining = true;
         closeQuietly(serverSocket);
+        synchronized (this) {
+            if (writeSweep != null) writeSweep.cancel(false);
+        }
         if (acceptThread != null) acceptThread.join(Math.max(1, timeout.toMillis()));
         connections.values().forEach(Connection::closeIfWaitingForFrame);
         awaitNoConnections(deadline - forceMargin);
@@ -348,6 +358,10 @@ public final class MllpListener {
         private final FrameBudget.Holder memory;
         /** When it last began to wait for a frame with nothing in flight (meaningful while IDLE). */
         private volatile long idleSinceNanos;
+        /** When its current frame started; MAX_VALUE while it is not in an unfinished frame. */
+        private volatile long frameStartedNanos = Long.MAX_VALUE;
+        /** When the answer being written began; 0 while none is. */
+        private volatile long writingSinceNanos;
         private volatile String closedBecause;
         private long frames;
         private boolean junkLogged;
@@ -415,7 +429,7 @@ public final class MllpListener {
             FrameReader frames = new FrameReader((buffer, offset, length, timeout) -> {
                 socket.setSoTimeout(timeoutMillis(timeout));
                 return upgraded ? readBefore(in, buffer, offset, length, timeout) : in.read(buffer, offset, length);
-            }, limits.maxFrameBytes(), limits.idleTimeout(), limits.frameTimeout(), nanoClock, () -> state.set(BUSY), memory);
+            }, limits.maxFrameBytes(), limits.idleTimeout(), limits.frameTimeout(), nanoClock, this::frameStarted, memory);
             this.reader = frames;
             while (true) {
                 if (!frames.holdsFrameData()) {
@@ -425,6 +439,7 @@ public final class MllpListener {
                 }
                 FrameReader.Result result = frames.next();
                 state.set(BUSY);
+                frameStartedNanos = Long.MAX_VALUE; // whole, or over: not stalled in it any more
                 logJunkOnce(frames);
                 switch (result) {
                     case FrameReader.Frame frame -> {
@@ -472,8 +487,23 @@ public final class MllpListener {
             };
         }
 
-        /** The budget asks this connection to give up its unfinished frame: end its blocked read (the answer still goes out). */
+        private void frameStarted() {
+            state.set(BUSY);
+            frameStartedNanos = nanoClock.getAsLong();
+        }
+
+        /**
+         * The budget asks this connection to give way: one in an unfinished frame has its blocked
+         * read ended (it gives the frame up and its answer still goes out); one whose answer its
+         * peer has not taken is closed.
+         */
         private void wakeToGiveWay() {
+            if (writingSinceNanos != 0) {
+                closedBecause = "closed to make room: its answer had not been read for a second while the memory for frames"
+                        + " in flight (MAX_INFLIGHT_BYTES) was full";
+                closeQuietly(raw);
+                return;
+            }
             try {
                 raw.shutdownInput();
             } catch (IOException e) {
@@ -487,11 +517,36 @@ public final class MllpListener {
         }
 
         @Override
+        public long stalledSinceNanos() {
+            int now = state.get();
+            if (now == HANDSHAKING) return openedNanos;
+            return now == BUSY ? frameStartedNanos : Long.MAX_VALUE;
+        }
+
+        @Override
+        public java.net.InetAddress remoteAddress() {
+            return raw.getInetAddress();
+        }
+
+        @Override
         public boolean closeToMakeRoom(String why) {
-            if (!state.compareAndSet(IDLE, CLOSING)) return false;
+            boolean idle = state.compareAndSet(IDLE, CLOSING);
+            if (!idle && stalledSinceNanos() == Long.MAX_VALUE) return false; // it moved on: a frame to handle or answer
             closedBecause = why;
             closeQuietly(raw);
+            memory.interrupt(); // it may be waiting for frame memory
             return true;
+        }
+
+        /**
+         * The answer's write has gone on longer than IDLE_TIMEOUT (its peer does not read): close the
+         * connection, so that a peer that stops reading cannot hold it, and its frame's bytes, for good.
+         */
+        void closeIfWriteStuck(long nowNanos) {
+            long since = writingSinceNanos;
+            if (since == 0 || nowNanos - since <= limits.idleTimeout().toNanos()) return;
+            closedBecause = "its answer was not read within IDLE_TIMEOUT (" + limits.idleTimeout().toMillis() + " ms)";
+            closeQuietly(raw);
         }
 
         /**
@@ -513,10 +568,22 @@ public final class MllpListener {
             }
         }
 
+        /**
+         * Writes the answer. While it is written the frame's bytes stay reserved and are marked as
+         * an answer being written: a peer that does not read it for a second, while frame memory is
+         * full, may be asked to give way, and after IDLE_TIMEOUT the connection is closed (the sweep).
+         */
         private void reply(java.io.OutputStream out, java.util.Optional<byte[]> payload) throws IOException {
             if (payload.isEmpty()) return;
-            out.write(FrameReader.frame(payload.get()));
-            out.flush();
+            memory.replying();
+            writingSinceNanos = nanoClock.getAsLong() | 1; // never 0, which means "not writing"
+            try {
+                out.write(FrameReader.frame(payload.get()));
+                out.flush();
+            } finally {
+                writingSinceNanos = 0;
+                memory.replied();
+            }
         }
 
         private void logJunkOnce(FrameReader frames) {

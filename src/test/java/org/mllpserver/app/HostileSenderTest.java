@@ -59,9 +59,9 @@ class HostileSenderTest {
             int finished = first.finishedWrites();
             assertTrue(finished < ATTACKERS, "the attackers are back-pressured: " + finished + " of " + ATTACKERS
                     + " could write their whole frame");
-            first.close();
+            awaitTrue(() -> first.refused() >= 1, "an unfinished frame gave way to the ordinary message: answered AE and closed");
             int refused = first.refused();
-            assertTrue(refused >= 1, "an unfinished frame gave way to the ordinary message: answered AE and closed");
+            first.close();
             assertEquals("AA", ordinaryMessage(port, "AFTER-1"), "an ordinary message after the attack");
 
             Attack second = Attack.start(port, ATTACKERS, "B"); // SIGTERM while connections wait for frame memory
@@ -101,6 +101,14 @@ class HostileSenderTest {
     }
 
     // --- helpers -------------------------------------------------------------------------
+
+    private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting: " + what);
+            java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+        }
+    }
 
     private static String ordinaryMessage(int port, String controlId) throws IOException {
         try (MllpClient client = MllpClient.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), Duration.ofSeconds(5),

@@ -245,6 +245,88 @@ class MllpListenerTest {
     }
 
     @Test
+    void aSmallFrameSplitOverTwoReadsGetsRoomFromConnectionsHoldingOneByteFrames() throws IOException {
+        FrameBudget budget = new FrameBudget(4 * FrameReader.FIRST_CHUNK_BYTES, System::nanoTime);
+        start(new MllpListener.Limits(0, LONG, LONG, 1 << 20), echo(), budget, ConnectionCeiling.none(), System::nanoTime);
+        List<Socket> holders = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 4; i++) {
+                Socket s = rawSocket();
+                s.getOutputStream().write(new byte[]{0x0B, 'M'}); // two bytes each, never more
+                holders.add(s);
+            }
+            awaitTrue(() -> budget.used() == 4 * FrameReader.FIRST_CHUNK_BYTES, "four 2-byte frames hold the whole budget");
+            try (Socket lab = rawSocket()) {
+                OutputStream out = lab.getOutputStream();
+                out.write(concat(new byte[]{0x0B}, ascii("MSH|^~\\&|LAB|"))); // an ordinary sender writing in two pieces
+                awaitTrue(() -> budget.waiting() == 1, "its first piece waits for room");
+                out.write(concat(ascii("X|Y|Z|20260101||ORU^R01|C1|P|2.5"), new byte[]{0x1C, 0x0D}));
+                assertEquals("ACK:MSH|^~\\&|LAB|X|Y|Z|20260101||ORU^R01|C1|P|2.5", text(readFrame(lab.getInputStream())),
+                        "answered once the oldest 2-byte frame gave way (after 100 ms), not at the holders' FRAME_TIMEOUT");
+            }
+            assertEquals(1, budget.gaveWay());
+        } finally {
+            for (Socket s : holders) s.close();
+        }
+    }
+
+    @Test
+    void aPeerThatDoesNotReadItsAnswerIsClosedAfterIdleTimeoutAndItsFrameGivenBack() throws IOException {
+        FrameBudget budget = new FrameBudget(4 << 20, System::nanoTime);
+        byte[] bigAnswer = new byte[16 << 20]; // stands for the answers a sender that pipelines and never reads piles up
+        FrameHandler answersBig = new FrameHandler() {
+            @Override
+            public Optional<byte[]> onFrame(byte[] payload, Peer peer) {
+                return Optional.of(bigAnswer);
+            }
+
+            @Override
+            public Optional<byte[]> onUnheldFrame(FrameReader.Unheld frame, Peer peer) {
+                return Optional.empty();
+            }
+        };
+        start(new MllpListener.Limits(0, Duration.ofMillis(300), Duration.ofMillis(300), 2 << 20), answersBig, budget,
+                ConnectionCeiling.none(), System::nanoTime);
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(4096);
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.port()));
+            s.getOutputStream().write(FrameReader.frame(ascii("MSH|" + "x".repeat((2 << 20) - 100))));
+            awaitTrue(() -> listener.stats().open() == 1 && budget.used() > 0, "the frame is held while its answer is written");
+            awaitTrue(() -> listener.stats().open() == 0, "closed: its answer was not read within IDLE_TIMEOUT");
+            assertEquals(0, budget.used(), "and its frame's bytes given back");
+        }
+    }
+
+    @Test
+    void atTheCeilingAConnectionStalledInAFrameMakesRoomBeforeAnIdleSender() throws IOException {
+        AtomicLong clock = new AtomicLong();
+        ConnectionCeiling ceiling = new ConnectionCeiling(Long.MAX_VALUE, 3, clock::get);
+        start(new MllpListener.Limits(0, LONG, LONG, 4096), echo(), new FrameBudget(1 << 20, clock::get), ceiling, clock::get);
+        try (MllpClient lab = client(); Socket first = rawSocket(); Socket second = rawSocket()) {
+            assertEquals("ACK:1", text(lab.exchange(ascii("1"))));
+            first.getOutputStream().write(0x0B); // a frame started, never more
+            second.getOutputStream().write(0x0B);
+            awaitTrue(() -> ceiling.stalled() == 2 && ceiling.idle() == 1, "two stalled, the lab idle");
+            clock.addAndGet(Duration.ofMillis(1500).toNanos());
+            try (MllpClient newcomer = client()) {
+                assertEquals("ACK:2", text(newcomer.exchange(ascii("2"))), "a new sender is served...");
+            }
+            assertEquals("ACK:3", text(lab.exchange(ascii("3"))), "...and the idle lab was not the one closed");
+            int closed = 0;
+            for (Socket s : List.of(first, second)) {
+                try {
+                    s.setSoTimeout(500); // long enough to see a close that has happened already
+                    if (s.getInputStream().read() == -1) closed++;
+                } catch (java.net.SocketTimeoutException stillOpen) {
+                    // not this one
+                }
+            }
+            assertEquals(1, closed, "one stalled connection made room");
+        }
+        assertEquals(1, ceiling.madeRoom());
+    }
+
+    @Test
     void aListenerWhoseSocketWasClosedUnderItReportsThatItCannotGoOn() throws IOException {
         ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         AtomicLong ids = new AtomicLong();
