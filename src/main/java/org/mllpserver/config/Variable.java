@@ -37,7 +37,7 @@ public enum Variable {
     DATA_DIR("./data", "where the journal lives (created if missing); one server per directory"),
     JOURNAL_SEGMENT_SIZE("64MiB", "a journal segment file is closed and a new one started at this size"),
     DEDUP_WINDOW("24h", "a message whose MSH-3, MSH-4 and MSH-10 were accepted within this time gets the original ACK again and is not stored twice; 0 = off"),
-    DEDUP_MAX_ENTRIES("", "the most messages the duplicate index holds; past it the oldest go first and the effective window shrinks (logged once a minute). Empty = an eighth of the maximum heap at 100 bytes a message"),
+    DEDUP_MAX_ENTRIES("", "the most messages the duplicate index holds; past it the oldest go first and the effective window shrinks (logged once a minute). Empty = an eighth of the maximum heap at 110 bytes a message"),
     CHECKPOINT_INTERVAL("1m", "how often the indexes (duplicate index, open dead letters) are saved with their journal position, so that start-up reads only the journal after it; also at every clean stop"),
     RETENTION("7d", "journal segments are deleted only when their newest record is older than this"),
     LOG_LEVEL("INFO", "`ERROR`, `WARNING`, `INFO`, `DEBUG` or `TRACE`"),

@@ -26,7 +26,7 @@ import java.util.UUID;
  * <p>Layout: entries sorted by the DEAD_LETTER record's position (a primitive array of
  * positions, binary searched, beside the entries; a resolved one leaves a gap until the arrays
  * are compacted). Connector names, last errors and message types repeat, so each distinct value
- * is kept once (up to {@link #POOLED_STRINGS} of them). Measured: about 150 bytes per open dead
+ * is kept once (up to {@link #POOLED_STRINGS} of them). Measured: about 175 bytes per open dead
  * letter (BENCHMARKS.md); a last error that is not pooled costs its own length on top.
  *
  * <p>Taking a record in twice changes nothing (an entry already at a position is kept; a removal

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Layout: 64 shards, each an open-addressing table of primitive arrays (key halves and the
  * acceptance time) with a binary min-heap on acceptance time for expiry: 72 to 144 bytes per
- * message in the window (about 100 at the cap, see {@link #BYTES_PER_ENTRY}) and nothing for the
+ * message in the window (about 105 at the cap with the JVM's overhead, see {@link #BYTES_PER_ENTRY}) and nothing for the
  * garbage collector to trace. (The heap, not a FIFO:
  * records found in the journal at start need not come in time order, and expiry must be exact.
  * Times from live acceptances only grow, so a push costs no sifting.) (A HashMap of small objects took
@@ -112,7 +112,7 @@ public final class DuplicateIndex {
     private static final Fresh UNTRACKED = new Fresh(null, null);
     private static final int SHARDS = 64;
     /** Heap one key costs, measured (BENCHMARKS.md): its table slots at the table's load and its place in the expiry heap. */
-    public static final long BYTES_PER_ENTRY = 100;
+    public static final long BYTES_PER_ENTRY = 110;
     /** Entries dropped for the cap are logged at most this often. */
     private static final long CAP_LOG_PERIOD_MILLIS = 60_000;
     private static final int SAVE_VERSION = 1;

@@ -14,8 +14,8 @@ import java.util.stream.Stream;
 import static java.lang.System.Logger.Level.WARNING;
 
 /**
- * Opening the journal: reads every segment, checks every record, and decides, as the table in
- * the design says:
+ * Opening the journal: reads every segment (from a checkpoint's position, when one fits), checks
+ * every record read, and decides, as the table in the design says:
  *
  * <table>
  *   <tr><th>found</th><th>meaning</th><th>action</th></tr>
@@ -32,6 +32,12 @@ import static java.lang.System.Logger.Level.WARNING;
  *       data is damaged</td><td>refuse to start, naming file, position and what to do</td></tr>
  *   <tr><td>segment files that do not follow each other, a wrong header</td><td>files from
  *       elsewhere, or a missing file</td><td>refuse to start</td></tr>
+ *   <tr><td>a checkpoint whose segments match the files (same nonce and size before its
+ *       position; the segment it ends in still there)</td><td>normal</td><td>the segments before
+ *       its position are taken from it unread; the records from it on are read and judged as
+ *       above</td></tr>
+ *   <tr><td>a checkpoint that does not match the files</td><td>a segment restored from a
+ *       backup, removed, or from another journal</td><td>read everything, logged</td></tr>
  * </table>
  *
  * Only the last write can be torn because the writer forces each batch before writing the

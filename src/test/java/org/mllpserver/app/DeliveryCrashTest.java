@@ -67,6 +67,7 @@ class DeliveryCrashTest {
             return "AA";
         })) {
             Map<String, String> env = Map.ofEntries(Map.entry("DATA_DIR", data.toString()), Map.entry("LISTEN_ADDR", "127.0.0.1:0"),
+                    Map.entry("CHECKPOINT_INTERVAL", "100ms"),
                     Map.entry("CONNECTOR_PEER_TYPE", "mllp"), Map.entry("CONNECTOR_PEER_URL", "mllp://127.0.0.1:" + peer.port()),
                     Map.entry("CONNECTOR_ARCHIVE_TYPE", "postgres"),
                     Map.entry("CONNECTOR_ARCHIVE_URL", "postgres://postgres@127.0.0.1:5432/test"),
