@@ -2,6 +2,7 @@ package org.mllpserver.app;
 
 import org.mllpserver.config.ConfigException;
 import org.mllpserver.config.ConfigLoader;
+import org.mllpserver.config.Prepared;
 import org.mllpserver.config.Routing;
 import org.mllpserver.config.ServerConfig;
 import org.mllpserver.hl7.MessageReader;
@@ -37,13 +38,14 @@ final class CheckCommand {
                 return Main.EXIT_USAGE;
             }
         }
-        ServerConfig config;
+        Prepared prepared;
         try {
-            config = ConfigLoader.load(env);
+            prepared = ConfigLoader.load(env);
         } catch (ConfigException e) {
             err.println("mllp-server check: " + e.getMessage());
             return Main.EXIT_USAGE;
         }
+        ServerConfig config = prepared.config();
         Routing routing = config.routing();
         java.util.List<String> unusable = connectorProblems(routing);
         if (!unusable.isEmpty()) {
@@ -54,7 +56,7 @@ final class CheckCommand {
                 + " connector(s), every expression compiled");
         if (messages == null) return Main.EXIT_OK;
         try {
-            return table(messages, config, out, err);
+            return table(messages, prepared, out, err);
         } catch (IOException e) {
             err.println("mllp-server check: cannot read " + messages + ": " + e.getMessage());
             return Main.EXIT_USAGE;
@@ -79,13 +81,14 @@ final class CheckCommand {
         return problems;
     }
 
-    private static int table(Path directory, ServerConfig config, PrintStream out, PrintStream err) throws IOException {
+    private static int table(Path directory, Prepared prepared, PrintStream out, PrintStream err) throws IOException {
+        ServerConfig config = prepared.config();
         List<Path> files;
         try (Stream<Path> listing = Files.list(directory)) {
             files = listing.filter(Files::isRegularFile).sorted().toList();
         }
         MessageReader reader = new MessageReader(config.reader());
-        RuleSet rules = config.routing().compiled();
+        RuleSet rules = prepared.rules();
         List<String> header = new ArrayList<>(List.of("message"));
         config.routing().rules().forEach(r -> header.add("rule " + r.name()));
         config.routing().connectors().forEach(c -> header.add("connector " + c.name()));

@@ -39,12 +39,12 @@ final class DlqCommand {
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
         ServerConfig config;
         try {
-            config = ConfigLoader.load(env);
+            config = ConfigLoader.parse(env); // works whatever state a rule or a key file is in
         } catch (ConfigException e) {
             err.println("dlq: " + e.getMessage());
             return Main.EXIT_USAGE;
         }
-        Path dataDir = config.journal().directory().getParent();
+        Path dataDir = config.dataDir();
         String[] request = new String[args.length + 1];
         request[0] = "dlq";
         System.arraycopy(args, 0, request, 1, args.length);

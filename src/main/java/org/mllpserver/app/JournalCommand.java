@@ -36,7 +36,7 @@ final class JournalCommand {
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
         Path directory;
         try {
-            directory = ConfigLoader.load(env).journal().directory();
+            directory = ConfigLoader.parse(env).journal().directory(); // only reads the journal: no rule compiled, no key read
         } catch (ConfigException e) {
             err.println("journal: " + e.getMessage());
             return Main.EXIT_USAGE;

@@ -2,6 +2,7 @@ package org.mllpserver.app;
 
 import org.mllpserver.config.ConfigException;
 import org.mllpserver.config.ConfigLoader;
+import org.mllpserver.config.Prepared;
 import org.mllpserver.config.ServerConfig;
 import org.mllpserver.config.Variable;
 
@@ -71,13 +72,14 @@ public final class Main {
     }
 
     private static int serve(Map<String, String> env, PrintStream err) {
-        ServerConfig config;
+        Prepared prepared;
         try {
-            config = ConfigLoader.load(env);
+            prepared = ConfigLoader.load(env);
         } catch (ConfigException e) {
             err.println("mllp-server: cannot start, " + e.getMessage());
             return EXIT_USAGE;
         }
+        ServerConfig config = prepared.config();
         Logging.configure(config.logging());
         System.Logger log = System.getLogger(Main.class.getName());
         CountDownLatch stopRequested = new CountDownLatch(1);
@@ -94,7 +96,7 @@ public final class Main {
             else s.reloadTls("SIGHUP");
         }));
         try {
-            Server server = Server.start(config, Clock.systemDefaultZone());
+            Server server = Server.start(prepared, Clock.systemDefaultZone());
             started.set(server);
             watch(server, log);
             stopRequested.await();

@@ -1,6 +1,7 @@
 package org.mllpserver.app;
 
 import org.mllpserver.admin.AdminServer;
+import org.mllpserver.config.Prepared;
 import org.mllpserver.config.Routing;
 import org.mllpserver.config.ServerConfig;
 import org.mllpserver.delivery.DeadLetterIndex;
@@ -111,8 +112,8 @@ public final class Server {
     }
 
     /** Builds and starts the server; returns once the listener accepts connections. */
-    public static Server start(ServerConfig config, Clock clock) throws IOException {
-        return start(config, clock, ChannelFactory.DEFAULT);
+    public static Server start(Prepared prepared, Clock clock) throws IOException {
+        return start(prepared, clock, ChannelFactory.DEFAULT);
     }
 
     /**
@@ -120,10 +121,10 @@ public final class Server {
      * (tests inject faults). One straight path: each part is started after what it needs and
      * registered to be undone, so a failure anywhere undoes what had started, in reverse.
      */
-    public static Server start(ServerConfig config, Clock clock, ChannelFactory channels) throws IOException {
+    public static Server start(Prepared prepared, Clock clock, ChannelFactory channels) throws IOException {
         Undo undo = new Undo();
         try {
-            Server server = build(config, clock, channels, undo);
+            Server server = build(prepared, clock, channels, undo);
             undo.forget();
             return server;
         } catch (IOException | RuntimeException e) {
@@ -132,9 +133,10 @@ public final class Server {
         }
     }
 
-    private static Server build(ServerConfig config, Clock clock, ChannelFactory channels, Undo undo) throws IOException {
+    private static Server build(Prepared prepared, Clock clock, ChannelFactory channels, Undo undo) throws IOException {
         long started = System.nanoTime();
-        Path dataDir = config.journal().directory().getParent();
+        ServerConfig config = prepared.config();
+        Path dataDir = config.dataDir();
         DuplicateIndex duplicates = new DuplicateIndex(config.dedupWindow(), clock, config.dedupMaxEntries());
         DeadLetterIndex deadLetterIndex = new DeadLetterIndex();
         Checkpoints checkpoints = new Checkpoints(dataDir, duplicates, deadLetterIndex);
@@ -147,7 +149,7 @@ public final class Server {
         }
         // The rules were compiled with the configuration; one evaluation here takes the CEL
         // runtime's first-use costs off the first real message's path.
-        RuleSet rules = config.routing().compiled();
+        RuleSet rules = prepared.rules();
         rules.evaluate(warmUp.message());
         logRouting(config.routing());
         AckWriter acks = new AckWriter(config.acks(), new ControlIds(new SecureRandom()), clock);
@@ -169,7 +171,7 @@ public final class Server {
         java.util.Optional<ControlServer> control = ControlServer.start(dataDir, new DeadLetterCommands(deadLetters, delivery));
         control.ifPresent(c -> undo.add("the control socket", c::close));
 
-        java.util.Optional<TlsAcceptor> tls = config.tls().map(TlsAcceptor::new);
+        java.util.Optional<TlsAcceptor> tls = config.tls().map(t -> new TlsAcceptor(t, prepared.tlsMaterial().orElseThrow()));
         List<MllpListener> listeners = listeners(config, intake, tls, undo);
         Liveness liveness = new Liveness(listeners, journal, delivery);
         java.util.Optional<AdminServer> admin = admin(config, liveness);

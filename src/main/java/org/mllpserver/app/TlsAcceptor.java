@@ -45,12 +45,12 @@ final class TlsAcceptor implements SocketUpgrade {
     private final AtomicReference<TlsMaterial> current;
     private volatile String fingerprint;
 
-    TlsAcceptor(TlsSettings settings) {
+    TlsAcceptor(TlsSettings settings, TlsMaterial material) {
         this.settings = settings;
-        this.current = new AtomicReference<>(settings.material());
+        this.current = new AtomicReference<>(material);
         this.fingerprint = filesFingerprint();
-        LOG.log(INFO, "TLS: {0}; minimum {1}; client certificates {2}", settings.material().describe(), settings.minimum(),
-                settings.material().clientCertificateRequired() ? "required" : "not asked for");
+        LOG.log(INFO, "TLS: {0}; minimum {1}; client certificates {2}", material.describe(), settings.minimum(),
+                material.clientCertificateRequired() ? "required" : "not asked for");
     }
 
     @Override

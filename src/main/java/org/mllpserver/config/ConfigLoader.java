@@ -63,16 +63,65 @@ public final class ConfigLoader {
         this.maxHeapBytes = maxHeapBytes;
     }
 
-    public static ServerConfig load(Map<String, String> env) throws ConfigException {
+    /**
+     * Parses and prepares the configuration the server runs with: every problem of both steps
+     * is listed at once (the rules are compiled even when other settings are bad).
+     */
+    public static Prepared load(Map<String, String> env) throws ConfigException {
         return load(env, Runtime.getRuntime().maxMemory());
     }
 
     /** As {@link #load(Map)}, for a process whose maximum heap is {@code maxHeapBytes} (defaults derived from it). */
-    public static ServerConfig load(Map<String, String> env, long maxHeapBytes) throws ConfigException {
+    public static Prepared load(Map<String, String> env, long maxHeapBytes) throws ConfigException {
         ConfigLoader loader = new ConfigLoader(env, maxHeapBytes);
+        ServerConfig config = loader.build();
+        Prepared prepared = prepare(config, loader.problems);
+        if (!loader.problems.isEmpty()) throw new ConfigException(loader.problems);
+        return prepared;
+    }
+
+    /**
+     * Parses the configuration only: no rule compiled, no TLS file read. For commands that only
+     * read the journal, which must work whatever state a rule or a key file is in.
+     */
+    public static ServerConfig parse(Map<String, String> env) throws ConfigException {
+        ConfigLoader loader = new ConfigLoader(env, Runtime.getRuntime().maxMemory());
         ServerConfig config = loader.build();
         if (!loader.problems.isEmpty()) throw new ConfigException(loader.problems);
         return config;
+    }
+
+    /** Compiles the rules and filters and loads the TLS files of a parsed configuration; every problem listed at once. */
+    public static Prepared prepare(ServerConfig config) throws ConfigException {
+        List<String> problems = new ArrayList<>();
+        Prepared prepared = prepare(config, problems);
+        if (!problems.isEmpty()) throw new ConfigException(problems);
+        return prepared;
+    }
+
+    private static Prepared prepare(ServerConfig config, List<String> problems) {
+        RuleSet rules = RoutingLoader.compile(config.routing(), config.ruleLimits(), problems);
+        Optional<TlsMaterial> material = config.tls().flatMap(t -> tlsMaterial(t, problems));
+        return new Prepared(config, rules, material);
+    }
+
+    /** Reads and checks the TLS files; a problem per unreadable file, or one for what is wrong with them. */
+    private static Optional<TlsMaterial> tlsMaterial(TlsSettings tls, List<String> problems) {
+        boolean readable = readable(Variable.TLS_CERT_FILE, tls.certFile(), problems) & readable(Variable.TLS_KEY_FILE, tls.keyFile(), problems)
+                & tls.clientCaFile().map(ca -> readable(Variable.TLS_CLIENT_CA, ca, problems)).orElse(true);
+        if (!readable) return Optional.empty();
+        try {
+            return Optional.of(TlsMaterial.load(tls.certFile(), tls.keyFile(), tls.clientCaFile(), tls.minimum()));
+        } catch (TlsException e) {
+            problems.add("TLS_CERT_FILE/TLS_KEY_FILE" + (tls.clientCaFile().isPresent() ? "/TLS_CLIENT_CA" : "") + ": " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private static boolean readable(Variable variable, Path file, List<String> problems) {
+        if (java.nio.file.Files.isReadable(file) && java.nio.file.Files.isRegularFile(file)) return true;
+        problems.add(variable.name() + "='" + file + "' cannot be read (no such file, or not readable by this user)");
+        return false;
     }
 
     private ServerConfig build() {
@@ -95,8 +144,9 @@ public final class ConfigLoader {
                 read(Variable.ERROR_ACK_CODE, ConfigLoader::errorAckCode),
                 read(Variable.VALIDATION_ACK_CODE, ConfigLoader::errorAckCode),
                 read(Variable.LOG_PAYLOADS, Values::bool));
+        Path dataDir = read(Variable.DATA_DIR, ConfigLoader::path);
         Journal.Settings journal = new Journal.Settings(
-                read(Variable.DATA_DIR, ConfigLoader::path).resolve("journal"),
+                dataDir.resolve("journal"),
                 size(Variable.JOURNAL_SEGMENT_SIZE, MIN_SEGMENT_BYTES, MAX_SEGMENT_BYTES),
                 duration(Variable.RETENTION, Duration.ofMinutes(1), MAX_RETENTION));
         Duration dedupWindow = duration(Variable.DEDUP_WINDOW, Duration.ZERO, MAX_RETENTION);
@@ -112,14 +162,14 @@ public final class ConfigLoader {
                 integer(Variable.MAX_RULE_COST, 1, MAX_RULE_COST),
                 integer(Variable.MAX_RULE_STEPS, 1, MAX_RULE_STEPS),
                 duration(Variable.MAX_RULE_TIME, Duration.ofMillis(1), Duration.ofMinutes(1)));
-        // Compiled even when other settings are bad, so that one run lists every problem.
         RetryPolicy retry = retryDefaults();
-        Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), ruleLimits, retry);
+        Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), retry);
         Optional<TlsSettings> tls = tls();
-        return new ServerConfig(listen, limits, inflight, admin, drain, reader, acks, intake, journal, dedupWindow, dedupMaxEntries, checkpointInterval, routing, tls, logging);
+        return new ServerConfig(dataDir, listen, limits, inflight, admin, drain, reader, acks, intake, journal, dedupWindow,
+                dedupMaxEntries, checkpointInterval, routing, ruleLimits, tls, logging);
     }
 
-    /** TLS when TLS_CERT_FILE and TLS_KEY_FILE are set: the files are loaded and checked now, so a bad one stops the start. */
+    /** TLS when TLS_CERT_FILE and TLS_KEY_FILE are set (the files are read when the configuration is prepared). */
     private Optional<TlsSettings> tls() {
         String cert = read(Variable.TLS_CERT_FILE, String::strip);
         String key = read(Variable.TLS_KEY_FILE, String::strip);
@@ -158,26 +208,14 @@ public final class ConfigLoader {
         } catch (TlsException e) {
             problems.add("TLS_ALLOWED_CLIENTS='" + allowedText + "' " + e.getMessage());
         }
-        boolean readable = readable(Variable.TLS_CERT_FILE, cert) & readable(Variable.TLS_KEY_FILE, key)
-                & (clientCa.isEmpty() || readable(Variable.TLS_CLIENT_CA, clientCa));
-        if (!readable || allowed == null) return Optional.empty();
+        // A bad TLS_ALLOWED_CLIENTS is already a problem (so this never serves); the files are still checked when prepared.
+        if (allowed == null) allowed = session -> false;
         try {
-            TlsMaterial material = TlsMaterial.load(Path.of(cert), Path.of(key), ca, minimum);
-            return Optional.of(new TlsSettings(Path.of(cert), Path.of(key), ca, minimum, address, allowed, watch, handshake, material));
-        } catch (TlsException e) {
-            problems.add("TLS_CERT_FILE/TLS_KEY_FILE" + (ca.isPresent() ? "/TLS_CLIENT_CA" : "") + ": " + e.getMessage());
+            return Optional.of(new TlsSettings(Path.of(cert), Path.of(key), ca, minimum, address, allowed, watch, handshake));
+        } catch (InvalidPathException e) {
+            problems.add("TLS_CERT_FILE/TLS_KEY_FILE: not a valid path (" + e.getReason() + ")");
             return Optional.empty();
         }
-    }
-
-    private boolean readable(Variable variable, String file) {
-        try {
-            if (java.nio.file.Files.isReadable(Path.of(file)) && java.nio.file.Files.isRegularFile(Path.of(file))) return true;
-        } catch (java.nio.file.InvalidPathException e) {
-            // reported below
-        }
-        problems.add(variable.name() + "='" + file + "' cannot be read (no such file, or not readable by this user)");
-        return false;
     }
 
     /**

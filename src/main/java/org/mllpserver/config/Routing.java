@@ -8,14 +8,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The validation rules and connectors, from environment variables and the optional YAML file,
- * with every expression compiled.
+ * The validation rules and connectors, from environment variables and the optional YAML file, as
+ * written (compiling them is preparing the configuration: {@link ConfigLoader#prepare}).
  *
  * @param connectors in configuration order: the YAML file's order, then those only in the environment by name
  * @param rules      the validation rules, in the same order
- * @param compiled   rules and filters compiled (one filter per connector, named after it)
  */
-public record Routing(List<Connector> connectors, List<RuleSet.Named> rules, RuleSet compiled) {
+public record Routing(List<Connector> connectors, List<RuleSet.Named> rules) {
 
     /** The kinds of downstream a connector delivers to. */
     public enum Type { HTTP, POSTGRES, MLLP, FILE }
@@ -34,6 +33,11 @@ public record Routing(List<Connector> connectors, List<RuleSet.Named> rules, Rul
     }
 
     public static Routing none() {
-        return new Routing(List.of(), List.of(), RuleSet.empty());
+        return new Routing(List.of(), List.of());
+    }
+
+    /** The connectors' filters, named after them, for compiling with the rules. */
+    public List<RuleSet.Named> filters() {
+        return connectors.stream().map(c -> new RuleSet.Named(c.name(), c.filter())).toList();
     }
 }

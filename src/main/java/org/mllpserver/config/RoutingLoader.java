@@ -70,7 +70,7 @@ final class RoutingLoader {
         this.problems = problems;
     }
 
-    Routing load(Map<String, String> env, String configFile, RuleSet.Limits limits, RetryPolicy retryDefaults) {
+    Routing load(Map<String, String> env, String configFile, RetryPolicy retryDefaults) {
         if (!configFile.isBlank()) readYaml(Path.of(configFile.strip()));
         readEnvironment(env);
         List<Routing.Connector> built = new ArrayList<>();
@@ -83,12 +83,17 @@ final class RoutingLoader {
         // Rules keep their written name (it is what the sender reads in ERR); connectors use the canonical one.
         rules.forEach((key, expression) -> ruleList.add(new RuleSet.Named(ruleNames.getOrDefault(key, key), expression)));
         if (built.isEmpty() && ruleList.isEmpty()) return Routing.none();
-        List<RuleSet.Named> filters = built.stream().map(c -> new RuleSet.Named(c.name(), c.filter())).toList();
+        return new Routing(List.copyOf(built), List.copyOf(ruleList));
+    }
+
+    /** Compiles the rules and filters; each expression that does not compile is a problem (the result then compiles nothing). */
+    static RuleSet compile(Routing routing, RuleSet.Limits limits, List<String> problems) {
+        if (routing.rules().isEmpty() && routing.connectors().isEmpty()) return RuleSet.empty();
         try {
-            return new Routing(List.copyOf(built), List.copyOf(ruleList), RuleSet.compile(ruleList, filters, limits));
+            return RuleSet.compile(routing.rules(), routing.filters(), limits);
         } catch (RulesException e) {
             problems.addAll(e.problems());
-            return Routing.none();
+            return RuleSet.empty();
         }
     }
 

@@ -9,8 +9,14 @@ import org.mllpserver.mllp.MllpListener;
 
 import java.time.Duration;
 
-/** The whole configuration, validated: each package's settings, built from the environment. */
+/**
+ * The whole configuration, parsed and validated: each package's settings, built from the
+ * environment. Nothing here has been compiled or loaded from files yet ({@link Prepared} is that).
+ *
+ * @param dataDir DATA_DIR: the journal, cursors, checkpoint, control socket and audit trail live under it
+ */
 public record ServerConfig(
+        java.nio.file.Path dataDir,
         ListenAddress listenAddress,
         MllpListener.Limits limits,
         long maxInflightBytes,
@@ -24,6 +30,7 @@ public record ServerConfig(
         long dedupMaxEntries,
         Duration checkpointInterval,
         Routing routing,
+        org.mllpserver.rules.RuleSet.Limits ruleLimits,
         java.util.Optional<TlsSettings> tls,
         LogSettings logging) {
 }

@@ -79,4 +79,16 @@ class CheckCommandTest {
         assertTrue(run.out.contains("two.hl7#1  error") && run.out.contains("two.hl7#2  pass"), run.out);
         assertTrue(run.err.contains("bad.hl7: the server would refuse it"), run.err);
     }
+
+    @Test
+    void journalAndDlqCommandsWorkWhenARuleDoesNotCompileOrAKeyFileIsMissing() {
+        Map<String, String> env = Map.of("VALIDATION_RULE_BROKEN", "pid.id ==", "TLS_CERT_FILE", "/nonexistent/c.pem",
+                "TLS_KEY_FILE", "/nonexistent/k.pem", "DATA_DIR", "/nonexistent/data");
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int code = Main.run(new String[]{"journal", "list"}, env, new java.io.PrintStream(new java.io.ByteArrayOutputStream()),
+                new java.io.PrintStream(err));
+        assertEquals(Main.EXIT_FAILURE, code, "no journal there (1), not a configuration error (2): " + err);
+        assertEquals(Main.EXIT_USAGE, Main.run(new String[]{"check"}, env, new java.io.PrintStream(new java.io.ByteArrayOutputStream()),
+                new java.io.PrintStream(new java.io.ByteArrayOutputStream())), "check still prepares everything");
+    }
 }

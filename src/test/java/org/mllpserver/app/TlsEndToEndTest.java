@@ -262,9 +262,8 @@ class TlsEndToEndTest {
     void tlsWatchReloadsWhenTheFilesChangeOnDisk() throws Exception {
         Path cert = copy(pki.serverChain(), "watched-cert.pem");
         Path key = copy(pki.serverKey(), "watched-key.pem");
-        var settings = ConfigLoader.load(Map.of("TLS_CERT_FILE", cert.toString(), "TLS_KEY_FILE", key.toString(), "TLS_WATCH", "true"))
-                .tls().orElseThrow();
-        TlsAcceptor acceptor = new TlsAcceptor(settings);
+        var prepared = ConfigLoader.load(Map.of("TLS_CERT_FILE", cert.toString(), "TLS_KEY_FILE", key.toString(), "TLS_WATCH", "true"));
+        TlsAcceptor acceptor = new TlsAcceptor(prepared.config().tls().orElseThrow(), prepared.tlsMaterial().orElseThrow());
         var before = acceptor.material();
         acceptor.reloadIfChanged();
         assertTrue(before == acceptor.material(), "unchanged files: nothing reloaded");

@@ -85,8 +85,20 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void parsingAloneNeitherCompilesRulesNorReadsKeyFilesSoJournalCommandsWorkWhateverTheirState() throws Exception {
+        Map<String, String> env = Map.of("VALIDATION_RULE_BROKEN", "pid.id ==", "TLS_CERT_FILE", "/nonexistent/c.pem",
+                "TLS_KEY_FILE", "/nonexistent/k.pem", "DATA_DIR", "/nonexistent/data");
+        ServerConfig parsed = ConfigLoader.parse(env);
+        assertEquals(java.nio.file.Path.of("/nonexistent/data"), parsed.dataDir());
+        assertEquals(java.nio.file.Path.of("/nonexistent/data/journal"), parsed.journal().directory());
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(env));
+        assertTrue(e.problems().stream().anyMatch(p -> p.contains("broken")), e.getMessage());
+        assertTrue(e.problems().stream().anyMatch(p -> p.startsWith("TLS_CERT_FILE")), e.getMessage());
+    }
+
+    @Test
     void runsWithNoEnvironmentAtAll() throws ConfigException {
-        ServerConfig config = ConfigLoader.load(Map.of());
+        ServerConfig config = ConfigLoader.load(Map.of()).config();
         assertEquals(new ListenAddress("", 2575), config.listenAddress());
         assertEquals(0, config.limits().maxConnections());
         assertEquals(Duration.ofSeconds(30), config.limits().idleTimeout());
@@ -114,12 +126,12 @@ class ConfigLoaderTest {
     }
 
     private static ServerConfig assertDoesNotThrowLoad(Map<String, String> env) {
-        return org.junit.jupiter.api.Assertions.assertDoesNotThrow(() -> ConfigLoader.load(env));
+        return org.junit.jupiter.api.Assertions.assertDoesNotThrow(() -> ConfigLoader.load(env)).config();
     }
 
     @Test
     void readsGoodValuesInEveryDocumentedForm() throws ConfigException {
-        ServerConfig config = ConfigLoader.load(Map.ofEntries(
+        ServerConfig config = ConfigLoader.parse(Map.ofEntries(
                 Map.entry("LISTEN_ADDR", "[::1]:2576"),
                 Map.entry("MAX_CONNECTIONS", "100"),
                 Map.entry("IDLE_TIMEOUT", "5m"),
@@ -173,6 +185,6 @@ class ConfigLoaderTest {
 
     @Test
     void blankMeansDefault() throws ConfigException {
-        assertEquals(Duration.ofSeconds(30), ConfigLoader.load(Map.of("IDLE_TIMEOUT", "  ")).limits().idleTimeout());
+        assertEquals(Duration.ofSeconds(30), ConfigLoader.parse(Map.of("IDLE_TIMEOUT", "  ")).limits().idleTimeout());
     }
 }

@@ -44,6 +44,17 @@ public class RoutingConfigTest {
             vars.put("CONFIG_FILE", file.toString());
         }
         for (int i = 0; i < env.length; i += 2) vars.put(env[i], env[i + 1]);
+        return ConfigLoader.load(vars).config();
+    }
+
+    private Prepared prepared(String yaml, String... env) throws Exception {
+        Map<String, String> vars = new HashMap<>();
+        if (yaml != null) {
+            Path file = dir.resolve("mllp-prepared.yaml");
+            Files.writeString(file, yaml);
+            vars.put("CONFIG_FILE", file.toString());
+        }
+        for (int i = 0; i < env.length; i += 2) vars.put(env[i], env[i + 1]);
         return ConfigLoader.load(vars);
     }
 
@@ -61,8 +72,8 @@ public class RoutingConfigTest {
         assertEquals("msh.msg_type == \"ADT\"", ehr.filter());
         assertEquals(Routing.Type.POSTGRES, routing.connectors().get(1).type());
         assertEquals(List.of("require-patient-id"), routing.rules().stream().map(r -> r.name()).toList());
-        assertEquals(1, routing.compiled().ruleCount());
-        assertEquals(2, routing.compiled().filterCount());
+        assertEquals(1, prepared(SEED_YAML).rules().ruleCount());
+        assertEquals(2, prepared(SEED_YAML).rules().filterCount());
     }
 
     @Test
@@ -91,7 +102,7 @@ public class RoutingConfigTest {
     void withoutAnyConfigurationThereAreNoRulesAndNoConnectors() throws Exception {
         Routing routing = load(null).routing();
         assertEquals(List.of(), routing.connectors());
-        assertEquals(0, routing.compiled().ruleCount());
+        assertEquals(0, prepared(null).rules().ruleCount());
     }
 
     @Test
