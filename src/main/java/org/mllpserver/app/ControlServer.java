@@ -40,9 +40,9 @@ final class ControlServer implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(ControlServer.class.getName());
 
-    /** Runs one command; returns its exit code. */
+    /** Runs one command for {@code who} (the peer's user, as the kernel says); returns its exit code. */
     interface Handler {
-        int run(String[] args, PrintStream out);
+        int run(String[] args, PrintStream out, String who);
     }
 
     private final Path path;
@@ -138,13 +138,24 @@ final class ControlServer implements AutoCloseable {
             // Streamed as it is written (a list of a million dead letters is not held in memory first).
             PrintStream out = new PrintStream(new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(client), 64 * 1024),
                     false, StandardCharsets.UTF_8);
-            int code = request == null ? Main.EXIT_USAGE : handler.run(request.isEmpty() ? new String[0] : request.split("\t"), out);
+            int code = request == null ? Main.EXIT_USAGE
+                    : handler.run(request.isEmpty() ? new String[0] : request.split("\t"), out, peerOf(client));
             if (request == null) out.println("request too long or not a line");
             out.println("exit " + code);
             out.flush();
             if (out.checkError()) LOG.log(WARNING, "control socket: the client went away before the whole answer was written");
         } catch (IOException | RuntimeException e) {
             LOG.log(WARNING, "control socket: a request failed: {0}", e.toString());
+        }
+    }
+
+    /** Who is at the other end: the user the kernel credits the connecting process to (SO_PEERCRED). */
+    private static String peerOf(SocketChannel client) {
+        try {
+            java.nio.file.attribute.UserPrincipal user = client.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED).user();
+            return "local user " + user.getName();
+        } catch (IOException | RuntimeException e) {
+            return "local user (unknown: " + e.getMessage() + ")";
         }
     }
 

@@ -1,6 +1,7 @@
 package org.mllpserver.app;
 
 import org.mllpserver.delivery.DeadLetterIndex;
+import org.mllpserver.events.Events;
 import org.mllpserver.delivery.DeadLetterQueue;
 import org.mllpserver.delivery.DeliveryService;
 import org.mllpserver.delivery.DispatcherStats;
@@ -31,14 +32,30 @@ final class DeadLetterCommands implements ControlServer.Handler {
 
     private final DeadLetterQueue queue;
     private final DeliveryService delivery; // null when the server is not running
+    private final Events events;
+    private final java.time.Clock clock;
+    private String who = "";
 
     DeadLetterCommands(DeadLetterQueue queue, DeliveryService delivery) {
+        this(queue, delivery, Events.NONE, java.time.Clock.systemUTC());
+    }
+
+    /** As above, reporting every operator action (a replay, a purge, a message shown) to {@code events}. */
+    DeadLetterCommands(DeadLetterQueue queue, DeliveryService delivery, Events events, java.time.Clock clock) {
         this.queue = queue;
         this.delivery = delivery;
+        this.events = events;
+        this.clock = clock;
+    }
+
+    /** Runs a command on the command line's own behalf (the server is stopped). */
+    int run(String[] args, PrintStream out) {
+        return run(args, out, "local user " + System.getProperty("user.name"));
     }
 
     @Override
-    public int run(String[] args, PrintStream out) {
+    public synchronized int run(String[] args, PrintStream out, String who) {
+        this.who = who;
         if (args.length < 2 || !args[0].equals("dlq")) {
             out.println(USAGE);
             return Main.EXIT_USAGE;
@@ -81,6 +98,7 @@ final class DeadLetterCommands implements ControlServer.Handler {
     private int show(String id, boolean raw, PrintStream out) throws IOException {
         DeadLetter d = queue.read(entry(id));
         StoredMessage m = d.message();
+        acted("dlq show content", Optional.of(d.id()), Optional.of(m.id()), "");
         if (!raw) {
             out.printf("dead letter %s for connector %s since %s after %d attempt(s): %s%n", d.id(), d.connector(), d.at(),
                     d.attempts(), d.lastError());
@@ -103,12 +121,15 @@ final class DeadLetterCommands implements ControlServer.Handler {
         else if (args.length != 3) return usage(out);
         int done;
         if (args[2].equals("--all")) {
-            done = queue.replayAll(to, toAddressed, (e, went) -> out.println("replayed " + e.id() + " (record " + e.recordId() + ") to "
-                    + String.join(", ", went)));
+            done = queue.replayAll(to, toAddressed, (e, went) -> {
+                out.println("replayed " + e.id() + " (record " + e.recordId() + ") to " + String.join(", ", went));
+                acted("dlq replay", Optional.of(e.id()), Optional.of(e.recordId()), "to " + String.join(", ", went));
+            });
         } else {
             DeadLetterIndex.Entry e = entry(args[2]);
             List<String> went = queue.replay(e.id(), to, toAddressed);
             out.println("replayed " + e.id() + " (record " + e.recordId() + ") to " + String.join(", ", went));
+            acted("dlq replay", Optional.of(e.id()), Optional.of(e.recordId()), "to " + String.join(", ", went));
             done = 1;
         }
         out.println(done + " dead letter(s) replayed; they are delivered after the records already in the journal");
@@ -119,8 +140,11 @@ final class DeadLetterCommands implements ControlServer.Handler {
         int done;
         if (id.equals("--all")) {
             done = queue.purgeAll();
+            acted("dlq purge --all", Optional.empty(), Optional.empty(), done + " dead letter(s)");
         } else {
-            queue.purge(entry(id).id());
+            DeadLetterIndex.Entry e = entry(id);
+            queue.purge(e.id());
+            acted("dlq purge", Optional.of(e.id()), Optional.of(e.recordId()), "");
             done = 1;
         }
         out.println(done + " dead letter(s) purged");
@@ -137,9 +161,18 @@ final class DeadLetterCommands implements ControlServer.Handler {
         for (Map.Entry<String, DispatcherStats> e : delivery.stats().entrySet()) {
             DispatcherStats s = e.getValue();
             out.printf("%-16s  %10d  %10d  %8d  %20d  %14s  %-8s  %s%n", e.getKey(), s.delivered(), s.failedAttempts(), s.deadLetters(),
-                    s.cursor(), delivery.backlogBytes(e.getKey()) + " B", s.state(), s.lastError());
+                    s.cursor(), delivery.backlogBytes(e.getKey()) + " B", state(s.status()), s.lastError());
         }
         return Main.EXIT_OK;
+    }
+
+    private void acted(String action, Optional<UUID> deadLetter, Optional<UUID> record, String detail) {
+        events.operatorAction(new Events.OperatorAction(clock.instant(), who, action, deadLetter, record, detail));
+    }
+
+    private static String state(DispatcherStats.Status status) {
+        String state = status.state().name().toLowerCase(java.util.Locale.ROOT);
+        return status.state() == DispatcherStats.State.STALLED ? state + " since " + status.since() + ": " + status.reason() : state;
     }
 
     private DeadLetterIndex.Entry entry(String id) {

@@ -1,12 +1,14 @@
 package org.mllpserver.app;
 
 import org.mllpserver.admin.AdminServer;
+import org.mllpserver.config.ConfigurationHash;
 import org.mllpserver.config.Prepared;
 import org.mllpserver.config.Routing;
 import org.mllpserver.config.ServerConfig;
 import org.mllpserver.delivery.DeadLetterIndex;
 import org.mllpserver.delivery.DeadLetterQueue;
 import org.mllpserver.delivery.DeliveryService;
+import org.mllpserver.events.Events;
 import org.mllpserver.hl7.AckWriter;
 import org.mllpserver.hl7.ControlIds;
 import org.mllpserver.hl7.MessageReader;
@@ -140,7 +142,8 @@ public final class Server {
         DuplicateIndex duplicates = new DuplicateIndex(config.dedupWindow(), clock, config.dedupMaxEntries());
         DeadLetterIndex deadLetterIndex = new DeadLetterIndex();
         Checkpoints checkpoints = new Checkpoints(dataDir, duplicates, deadLetterIndex);
-        Journal journal = openJournal(config, clock, channels, checkpoints, duplicates, deadLetterIndex);
+        Events events = Events.NONE; // metrics and the audit trail listen here
+        Journal journal = openJournal(config, clock, channels, checkpoints, duplicates, deadLetterIndex, events);
         undo.add("the journal", journal::close);
 
         MessageReader reader = new MessageReader(config.reader());
@@ -157,7 +160,7 @@ public final class Server {
         // Record ids need uniqueness, not secrecy: a per-thread generator instead of a SecureRandom read (and lock) per record.
         java.util.random.RandomGenerator idBits = () -> java.util.concurrent.ThreadLocalRandom.current().nextLong();
         RecordIds ids = new RecordIds(clock, idBits);
-        Intake intake = new Intake(reader, acks, journal, duplicates, rules, ids, clock, config.intake(), intakeStats);
+        Intake intake = new Intake(reader, acks, journal, duplicates, rules, ids, clock, config.intake(), intakeStats, events);
 
         List<Routing.Connector> connectors = config.routing().connectors();
         DeadLetterQueue deadLetters = new DeadLetterQueue(journal, deadLetterIndex, ids, clock,
@@ -166,13 +169,13 @@ public final class Server {
         // Before the listener opens: a new connector's cursor is saved first.
         DeliveryService delivery = DeliveryService.start(
                 connectors.stream().map(c -> new DeliveryService.Route(c.name(), c.settings(), c.retry())).toList(),
-                Connectors::create, journal, dataDir.resolve("cursors"), deadLetters);
+                Connectors::create, journal, dataDir.resolve("cursors"), deadLetters, clock, events);
         undo.add("delivery", () -> delivery.stop(Duration.ofSeconds(10))); // dispatchers must not outlive a failed start
-        java.util.Optional<ControlServer> control = ControlServer.start(dataDir, new DeadLetterCommands(deadLetters, delivery));
+        java.util.Optional<ControlServer> control = ControlServer.start(dataDir, new DeadLetterCommands(deadLetters, delivery, events, clock));
         control.ifPresent(c -> undo.add("the control socket", c::close));
 
-        java.util.Optional<TlsAcceptor> tls = config.tls().map(t -> new TlsAcceptor(t, prepared.tlsMaterial().orElseThrow()));
-        List<MllpListener> listeners = listeners(config, intake, tls, undo);
+        java.util.Optional<TlsAcceptor> tls = config.tls().map(t -> new TlsAcceptor(t, prepared.tlsMaterial().orElseThrow(), events, clock));
+        List<MllpListener> listeners = listeners(config, intake, tls, events, undo);
         Liveness liveness = new Liveness(listeners, journal, delivery);
         java.util.Optional<AdminServer> admin = admin(config, liveness);
         admin.ifPresent(a -> undo.add("the admin listener", a::close));
@@ -189,6 +192,7 @@ public final class Server {
             housekeeping.scheduleWithFixedDelay(supervised("TLS_WATCH", tls.get()::reloadIfChanged), TLS_WATCH_PERIOD.toMillis(),
                     TLS_WATCH_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         }
+        events.configurationLoaded(new Events.ConfigurationLoaded(clock.instant(), ConfigurationHash.of(config), "start"));
         listeners.forEach(MllpListener::start);
         LOG.log(INFO, "ready in {0} ms (journal read {1})", String.valueOf((System.nanoTime() - started) / 1_000_000),
                 journal.openedFromCheckpoint() ? "from its checkpoint on" : "whole");
@@ -201,7 +205,7 @@ public final class Server {
      * it, only the records after it read), otherwise reading it whole into empty indexes.
      */
     private static Journal openJournal(ServerConfig config, Clock clock, ChannelFactory channels, Checkpoints checkpoints,
-                                       DuplicateIndex duplicates, DeadLetterIndex deadLetters) throws IOException {
+                                       DuplicateIndex duplicates, DeadLetterIndex deadLetters, Events events) throws IOException {
         java.util.Optional<JournalCheckpoint> from = checkpoints.load(config.journal().directory());
         AtomicLong read = new AtomicLong();
         RecordVisitor remember = rememberAccepted(duplicates);
@@ -211,14 +215,14 @@ public final class Server {
             remember.visit(position, type, body);
             deadLetterVisitor.visit(position, type, body);
         };
-        Journal journal = Journal.open(config.journal(), clock, channels, visitor, from);
+        Journal journal = Journal.open(config.journal(), clock, channels, visitor, from, events);
         if (from.isPresent() && !journal.openedFromCheckpoint()) {
             // The files changed between the check and the opening: start over, reading everything.
             journal.close();
             duplicates.clear();
             deadLetters.clear();
             read.set(0);
-            journal = Journal.open(config.journal(), clock, channels, visitor, java.util.Optional.empty());
+            journal = Journal.open(config.journal(), clock, channels, visitor, java.util.Optional.empty(), events);
         }
         LOG.log(INFO, "journal: {0} record(s) read at start{1}", String.valueOf(read.get()),
                 journal.openedFromCheckpoint() ? " (after the checkpoint)" : "");
@@ -234,12 +238,13 @@ public final class Server {
     }
 
     /** The listener on LISTEN_ADDR (plain, or TLS when TLS has no address of its own), then the TLS one beside it. */
-    private static List<MllpListener> listeners(ServerConfig config, Intake intake, java.util.Optional<TlsAcceptor> tls, Undo undo)
-            throws IOException {
+    private static List<MllpListener> listeners(ServerConfig config, Intake intake, java.util.Optional<TlsAcceptor> tls, Events events,
+                                                Undo undo) throws IOException {
         boolean tlsOnly = tls.isPresent() && config.tls().get().listenAddress().isEmpty();
         AtomicLong connectionIds = new AtomicLong();
         MllpListener.Shared shared = new MllpListener.Shared(connectionIds::incrementAndGet, System::nanoTime,
-                new FrameBudget(config.maxInflightBytes(), System::nanoTime), ceiling(Runtime.getRuntime().maxMemory(), maxFileDescriptors()));
+                new FrameBudget(config.maxInflightBytes(), System::nanoTime), ceiling(Runtime.getRuntime().maxMemory(), maxFileDescriptors()),
+                events);
         logMemoryBounds(shared);
         List<MllpListener> listeners = new ArrayList<>();
         listeners.add(listener(tlsOnly ? "tls" : "plain", "LISTEN_ADDR", config.listenAddress(), config, intake, shared,

@@ -1,6 +1,7 @@
 package org.mllpserver.app;
 
 import org.mllpserver.config.TlsSettings;
+import org.mllpserver.events.Events;
 import org.mllpserver.mllp.Deadlines;
 import org.mllpserver.mllp.SocketUpgrade;
 import org.mllpserver.tls.PeerIdentity;
@@ -42,11 +43,20 @@ final class TlsAcceptor implements SocketUpgrade {
     private static final System.Logger LOG = System.getLogger(TlsAcceptor.class.getName());
 
     private final TlsSettings settings;
+    private final Events events;
+    private final java.time.Clock clock;
     private final AtomicReference<TlsMaterial> current;
     private volatile String fingerprint;
 
     TlsAcceptor(TlsSettings settings, TlsMaterial material) {
+        this(settings, material, Events.NONE, java.time.Clock.systemUTC());
+    }
+
+    /** As above, telling {@code events} of every reload. */
+    TlsAcceptor(TlsSettings settings, TlsMaterial material, Events events, java.time.Clock clock) {
         this.settings = settings;
+        this.events = events;
+        this.clock = clock;
         this.current = new AtomicReference<>(material);
         this.fingerprint = filesFingerprint();
         LOG.log(INFO, "TLS: {0}; minimum {1}; client certificates {2}", material.describe(), settings.minimum(),
@@ -100,11 +110,13 @@ final class TlsAcceptor implements SocketUpgrade {
             current.set(next);
             fingerprint = before;
             LOG.log(INFO, "TLS reloaded ({0}): {1}; connections already open keep the old certificate", why, next.describe());
+            events.tlsReloaded(new Events.TlsReloaded(clock.instant(), true, why));
             return true;
         } catch (TlsException | RuntimeException e) {
             fingerprint = before; // a broken new file is reported once, not every 10 s
             LOG.log(WARNING, "TLS reload ({0}) failed, keeping the current certificate ({1}): {2}", why, current.get().describe(),
                     e.getMessage());
+            events.tlsReloaded(new Events.TlsReloaded(clock.instant(), false, why + ": " + e.getMessage()));
             return false;
         }
     }

@@ -1,5 +1,6 @@
 package org.mllpserver.delivery;
 
+import org.mllpserver.events.Events;
 import org.mllpserver.journal.Journal;
 
 import java.io.IOException;
@@ -50,6 +51,12 @@ public final class DeliveryService {
      */
     public static DeliveryService start(List<Route> routes, ConnectorFactory factory, Journal journal, Path cursorDirectory,
                                         DeadLetterQueue deadLetters) throws IOException {
+        return start(routes, factory, journal, cursorDirectory, deadLetters, java.time.Clock.systemUTC(), Events.NONE);
+    }
+
+    /** As above, with the clock dispatchers' states are timed by, and the listeners told of every delivery attempt. */
+    public static DeliveryService start(List<Route> routes, ConnectorFactory factory, Journal journal, Path cursorDirectory,
+                                        DeadLetterQueue deadLetters, java.time.Clock clock, Events events) throws IOException {
         DeliveryService service = new DeliveryService(new CursorStore(cursorDirectory), journal);
         long end = journal.end();
         Map<String, Long> starts = new LinkedHashMap<>();
@@ -93,7 +100,7 @@ public final class DeliveryService {
             DispatcherStats stats = new DispatcherStats();
             long start = starts.get(route.name());
             Dispatcher dispatcher = new Dispatcher(built.get(i), route.retry(), journal, journal.directory(), service.cursors,
-                    deadLetters, start, stats, duration -> Thread.sleep(duration));
+                    deadLetters, start, stats, duration -> Thread.sleep(duration), clock, events);
             Dispatcher.logStart(route.name(), start, end);
             Thread thread = Thread.ofVirtual().name("dispatcher-" + route.name()).start(dispatcher);
             service.running.put(route.name(), new Running(dispatcher, thread, stats));

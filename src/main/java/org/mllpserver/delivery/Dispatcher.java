@@ -1,5 +1,6 @@
 package org.mllpserver.delivery;
 
+import org.mllpserver.events.Events;
 import org.mllpserver.hl7.Problem;
 import org.mllpserver.journal.Journal;
 import org.mllpserver.journal.JournalReader;
@@ -64,6 +65,8 @@ final class Dispatcher implements Runnable {
     private final DeadLetterQueue deadLetters;
     private final DispatcherStats stats;
     private final Sleeper sleeper;
+    private final java.time.Clock clock;
+    private final Events events;
 
     private long cursor;
     private long savedCursor;
@@ -77,7 +80,9 @@ final class Dispatcher implements Runnable {
     }
 
     Dispatcher(Connector connector, RetryPolicy retry, Journal journal, Path journalDirectory, CursorStore cursors,
-               DeadLetterQueue deadLetters, long startCursor, DispatcherStats stats, Sleeper sleeper) {
+               DeadLetterQueue deadLetters, long startCursor, DispatcherStats stats, Sleeper sleeper, java.time.Clock clock, Events events) {
+        this.clock = clock;
+        this.events = events;
         this.connector = connector;
         this.retry = retry;
         this.journal = journal;
@@ -117,7 +122,7 @@ final class Dispatcher implements Runnable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            stats.state.set("stopped");
+            stats.status.set(new DispatcherStats.Status(DispatcherStats.State.STOPPED, clock.instant(), ""));
             // An interrupted thread cannot use a FileChannel (ClosedByInterruptException): the stop's
             // interrupt is set aside while the cursor is saved, then restored.
             boolean interrupted = Thread.interrupted();
@@ -139,7 +144,7 @@ final class Dispatcher implements Runnable {
      */
     private void reportStall(Throwable e, Duration pause) {
         try {
-            stats.state.set("stalled since " + java.time.Instant.now() + ": " + e);
+            stats.status.set(new DispatcherStats.Status(DispatcherStats.State.STALLED, clock.instant(), e.toString()));
             LOG.log(ERROR, "connector " + connector.name() + ": delivery stalled at position " + cursor + " (" + e
                     + "); trying again in " + pause.toSeconds() + " s", e);
         } catch (Throwable outOfMemory) {
@@ -150,7 +155,7 @@ final class Dispatcher implements Runnable {
     /** Reads from the cursor and delivers until stopped; a failure ends it (the caller tries again). */
     private void deliverFromCursor() throws IOException, InterruptedException {
         try (JournalTail tail = new JournalTail(journalDirectory, cursor)) {
-            stats.state.set("running");
+            stats.status.set(new DispatcherStats.Status(DispatcherStats.State.RUNNING, clock.instant(), ""));
             while (!stopping) {
                 long end = journal.end();
                 List<JournalReader.Entry> entries = tail.read(end, READ_BATCH, READ_BYTES);
@@ -195,6 +200,7 @@ final class Dispatcher implements Runnable {
             if (stopping) return false;
             List<Delivery> rest = run.subList(next, Math.min(run.size(), next + Math.max(1, connector.maxBatch())));
             List<Outcome> outcomes;
+            long attemptStarted = System.nanoTime();
             try {
                 outcomes = connector.deliverAll(rest);
             } catch (RuntimeException e) {
@@ -203,9 +209,11 @@ final class Dispatcher implements Runnable {
                 outcomes = List.of(new Outcome.Retryable("the connector failed: " + e));
             }
             if (outcomes.isEmpty()) outcomes = List.of(new Outcome.Retryable("the connector returned no outcome")); // never spin
+            long perRecord = (System.nanoTime() - attemptStarted) / outcomes.size();
             for (int i = 0; i < outcomes.size(); i++) {
                 Delivery delivery = rest.get(i);
                 boolean attemptsLeft = attempts + 1 < retry.maxAttempts();
+                report(delivery, outcomes.get(i), attemptsLeft, attempts + 1, perRecord);
                 switch (outcomes.get(i)) {
                     case Outcome.Delivered delivered -> {
                         stats.delivered.incrementAndGet();
@@ -242,6 +250,30 @@ final class Dispatcher implements Runnable {
             }
         }
         return true;
+    }
+
+    /** Tells the listeners how the attempt went: delivered, to be retried, or a dead letter now. */
+    private void report(Delivery delivery, Outcome outcome, boolean attemptsLeft, int attempt, long nanos) {
+        if (events == Events.NONE) return;
+        Events.DeliveryOutcome kind;
+        String reason;
+        switch (outcome) {
+            case Outcome.Delivered d -> {
+                kind = Events.DeliveryOutcome.DELIVERED;
+                reason = "";
+            }
+            case Outcome.Retryable r -> {
+                kind = attemptsLeft ? Events.DeliveryOutcome.RETRY : Events.DeliveryOutcome.DEAD_LETTER;
+                reason = r.reason();
+            }
+            case Outcome.Undeliverable u -> {
+                kind = Events.DeliveryOutcome.DEAD_LETTER;
+                reason = u.reason();
+            }
+        }
+        StoredMessage m = delivery.message();
+        events.delivery(new Events.Delivery(clock.instant(), connector.name(), kind, m.id(), delivery.position(), m.messageType(),
+                m.controlId(), attempt, nanos, reason));
     }
 
     private void failed(String reason) {

@@ -12,7 +12,25 @@ public final class DispatcherStats {
     final AtomicLong savedCursor = new AtomicLong();
     final AtomicLong caughtUpTo = new AtomicLong();
     final AtomicReference<String> lastError = new AtomicReference<>("");
-    final AtomicReference<String> state = new AtomicReference<>("starting");
+    final AtomicReference<Status> status = new AtomicReference<>(new Status(State.STARTING, java.time.Instant.EPOCH, ""));
+
+    /** Where a dispatcher is. */
+    public enum State {
+        /** Created, not reading yet. */
+        STARTING,
+        /** Reading and delivering (or waiting for records, or retrying one). */
+        RUNNING,
+        /** A failure it cannot deliver past (a full disk saving its cursor, a record it cannot read): it tries again by itself. */
+        STALLED,
+        /** Stopped with the server. */
+        STOPPED
+    }
+
+    /**
+     * A dispatcher's state, since when (the injected clock), and why when stalled: typed, so that
+     * health and metrics read it without parsing text.
+     */
+    public record Status(State state, java.time.Instant since, String reason) {}
 
     public long delivered() {
         return delivered.get();
@@ -62,9 +80,8 @@ public final class DispatcherStats {
         return caughtUpTo.get();
     }
 
-    /** "running", "stalled since ...: why" (it tries again by itself), or "stopped". */
-    public String state() {
-        return state.get();
+    public Status status() {
+        return status.get();
     }
 
     public String lastError() {

@@ -75,6 +75,10 @@ public interface Events {
     default void connectionClosed(String listener) {
     }
 
+    /** A TLS handshake ended: {@code ok}, or failed (bad certificate, a client not allowed, timed out). */
+    default void tlsHandshake(String listener, boolean ok) {
+    }
+
     /** The journal forced a batch of {@code records} ({@code bytes}) in {@code nanos}. */
     default void journalForced(int records, long bytes, long nanos) {
     }
@@ -150,6 +154,12 @@ public interface Events {
             public void connectionClosed(String listener) {
                 a.connectionClosed(listener);
                 b.connectionClosed(listener);
+            }
+
+            @Override
+            public void tlsHandshake(String listener, boolean ok) {
+                a.tlsHandshake(listener, ok);
+                b.tlsHandshake(listener, ok);
             }
 
             @Override

@@ -1,5 +1,6 @@
 package org.mllpserver.intake;
 
+import org.mllpserver.events.Events;
 import org.mllpserver.hl7.AckCode;
 import org.mllpserver.hl7.AckWriter;
 import org.mllpserver.hl7.Decoding;
@@ -24,6 +25,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 
 import static java.lang.System.Logger.Level.ERROR;
 import static java.lang.System.Logger.Level.INFO;
@@ -79,9 +81,21 @@ public final class Intake implements FrameHandler {
     private final Clock clock;
     private final Settings settings;
     private final IntakeStats stats;
+    private final Events events;
+
+    /** What a frame left in the journal: the record it was stored or kept as, if any. */
+    private record Kept(Optional<UUID> recordId, long position) {
+        static final Kept NOTHING = new Kept(Optional.empty(), -1);
+    }
 
     public Intake(MessageReader reader, AckWriter acks, Journal journal, DuplicateIndex duplicates, RuleSet rules, RecordIds ids,
                   Clock clock, Settings settings, IntakeStats stats) {
+        this(reader, acks, journal, duplicates, rules, ids, clock, settings, stats, Events.NONE);
+    }
+
+    /** As above, reporting what becomes of each frame to {@code events} (metrics, the audit trail). */
+    public Intake(MessageReader reader, AckWriter acks, Journal journal, DuplicateIndex duplicates, RuleSet rules, RecordIds ids,
+                  Clock clock, Settings settings, IntakeStats stats, Events events) {
         this.reader = reader;
         this.acks = acks;
         this.journal = journal;
@@ -91,6 +105,7 @@ public final class Intake implements FrameHandler {
         this.clock = clock;
         this.settings = settings;
         this.stats = stats;
+        this.events = events;
     }
 
     @Override
@@ -114,13 +129,14 @@ public final class Intake implements FrameHandler {
     public Optional<byte[]> onUnheldFrame(FrameReader.Unheld frame, Peer peer) {
         try {
             MessageReader.Refused refused = reader.refuseUnheld(frame.head(), unheldReason(frame));
-            keepRefused(refused, frame.head(), peer, clock.instant());
+            Kept kept = keepRefused(refused, frame.head(), peer, clock.instant());
             if (refused.header().isEmpty()) {
                 LOG.log(WARNING, "{0}: frame refused before it was whole ({1}); MSH-10 not readable in its first bytes, so no NAK",
                         peer, refused.problems().getFirst().toLogString());
+                report(refused.header(), "none", Events.FrameOutcome.REFUSED, kept, frame.head(), refused.problems(), peer);
                 return Optional.empty();
             }
-            return answer(refused, settings.errorAckCode(), refused.problems(), peer);
+            return answer(refused, settings.errorAckCode(), refused.problems(), peer, Events.FrameOutcome.REFUSED, kept, frame.head());
         } catch (RuntimeException e) {
             LOG.log(ERROR, peer + ": internal error while refusing a frame that was not held; closing without a NAK", e);
             return Optional.empty();
@@ -141,8 +157,8 @@ public final class Intake implements FrameHandler {
     }
 
     private Optional<byte[]> refuse(MessageReader.Refused refused, byte[] raw, Peer peer, Instant receivedAt) {
-        keepRefused(refused, raw, peer, receivedAt);
-        return answer(refused, settings.errorAckCode(), refused.problems(), peer);
+        Kept kept = keepRefused(refused, raw, peer, receivedAt);
+        return answer(refused, settings.errorAckCode(), refused.problems(), peer, Events.FrameOutcome.REFUSED, kept, raw);
     }
 
     private Optional<byte[]> accept(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt) {
@@ -151,20 +167,23 @@ public final class Intake implements FrameHandler {
         if (claim instanceof DuplicateIndex.Duplicate duplicate) {
             LOG.log(INFO, "{0}: control id {1} is a duplicate of a message accepted at {2}; answered AA again, not stored",
                     peer, Problem.controlIdForLog(header.controlId()), duplicate.originallyAccepted());
-            return answer(parsed, AckCode.AA, List.of(), peer);
+            return answer(parsed, AckCode.AA, List.of(), peer, Events.FrameOutcome.DUPLICATE, Kept.NOTHING, raw);
         }
         DuplicateIndex.Fresh fresh = (DuplicateIndex.Fresh) claim;
         boolean stored = false;
         try {
             List<String> connectors;
-            switch (rules.evaluate(parsed.message())) {
+            long evaluating = System.nanoTime();
+            RuleSet.Verdict verdict = rules.evaluate(parsed.message());
+            events.rulesEvaluated(System.nanoTime() - evaluating, verdict instanceof RuleSet.Rejected r ? r.failedRules() : List.of());
+            switch (verdict) {
                 case RuleSet.Accepted accepted -> connectors = accepted.connectors();
                 case RuleSet.Rejected rejected -> {
                     stats.rejected();
                     List<Problem> problems = rejected.failedRules().stream()
                             .map(rule -> Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR, "validation rule " + rule + " failed"))
                             .toList();
-                    return keepAndAnswer(parsed, raw, peer, receivedAt, settings.validationAckCode(), problems);
+                    return keepAndAnswer(parsed, raw, peer, receivedAt, settings.validationAckCode(), problems, Events.FrameOutcome.REJECTED);
                 }
                 case RuleSet.Failed failed -> {
                     stats.ruleErrors();
@@ -172,22 +191,22 @@ public final class Intake implements FrameHandler {
                     Problem problem = new Problem(ErrorCode.APPLICATION_INTERNAL_ERROR, Optional.empty(),
                             failed.expression() + " could not be evaluated: " + failed.reason(),
                             failed.expression() + " could not be evaluated: " + failed.logReason());
-                    return keepAndAnswer(parsed, raw, peer, receivedAt, settings.errorAckCode(), List.of(problem));
+                    return keepAndAnswer(parsed, raw, peer, receivedAt, settings.errorAckCode(), List.of(problem), Events.FrameOutcome.RULE_ERROR);
                 }
             }
-            storeBeforeAck(parsed, raw, peer, receivedAt, connectors, fresh);
+            Kept kept = storeBeforeAck(parsed, raw, peer, receivedAt, connectors, fresh);
             stored = true;
             if (connectors.isEmpty()) stats.addressedToNone();
+            return answer(parsed, AckCode.AA, List.of(), peer, Events.FrameOutcome.ACCEPTED, kept, raw);
         } catch (IOException e) {
             LOG.log(ERROR, "{0}: control id {1} could not be stored durably, answering {2}: {3}",
                     peer, Problem.controlIdForLog(header.controlId()), settings.errorAckCode(), e.getMessage());
             Problem problem = Problem.general(ErrorCode.APPLICATION_INTERNAL_ERROR,
                     "the message could not be stored durably and was not accepted; send it again");
-            return answer(parsed, settings.errorAckCode(), List.of(problem), peer);
+            return answer(parsed, settings.errorAckCode(), List.of(problem), peer, Events.FrameOutcome.STORAGE_FAILED, Kept.NOTHING, raw);
         } finally {
             if (!stored) fresh.abandoned();
         }
-        return answer(parsed, AckCode.AA, List.of(), peer);
     }
 
     /**
@@ -196,39 +215,55 @@ public final class Intake implements FrameHandler {
      * be sent. The duplicate index takes the message in as part of the append, so a checkpoint
      * never stands for a durable message its index lacks.
      */
-    private void storeBeforeAck(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt, List<String> connectors,
+    private Kept storeBeforeAck(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt, List<String> connectors,
                                 DuplicateIndex.Fresh fresh) throws IOException {
         MshHeader h = parsed.message().header();
         StoredMessage message = new StoredMessage(ids.next(), receivedAt, String.valueOf(peer.remoteAddress()), peer.tlsIdentity(),
                 h.field(3), h.field(4), h.field(9), h.controlId(), parsed.decoding().replyCharset().name(), connectors, raw);
-        journal.append(RecordType.MESSAGE, message.encode(), position -> fresh.accepted());
+        long position = journal.append(RecordType.MESSAGE, message.encode(), p -> fresh.accepted());
+        return new Kept(Optional.of(message.id()), position);
     }
 
     /** A message the rules refused or could not judge: kept raw with the reason, then answered. */
     private Optional<byte[]> keepAndAnswer(MessageReader.Parsed parsed, byte[] raw, Peer peer, Instant receivedAt, AckCode code,
-                                           List<Problem> problems) {
-        keepRefused(new MessageReader.Refused(Optional.of(parsed.message().header()), problems, parsed.decoding(), true), raw, peer, receivedAt);
-        return answer(parsed, code, problems, peer);
+                                           List<Problem> problems, Events.FrameOutcome outcome) {
+        Kept kept = keepRefused(new MessageReader.Refused(Optional.of(parsed.message().header()), problems, parsed.decoding(), true), raw,
+                peer, receivedAt);
+        return answer(parsed, code, problems, peer, outcome, kept, raw);
     }
 
     /** Keeps a refused frame raw with its reason; a failure here is logged, the sender is answered anyway. */
-    private void keepRefused(MessageReader.Refused refused, byte[] raw, Peer peer, Instant receivedAt) {
+    private Kept keepRefused(MessageReader.Refused refused, byte[] raw, Peer peer, Instant receivedAt) {
         String controlId = refused.header().map(MshHeader::controlId).orElse("");
         RefusedFrame frame = new RefusedFrame(ids.next(), receivedAt, String.valueOf(peer.remoteAddress()), peer.tlsIdentity(), controlId,
                 refused.problems().getFirst().toString(), raw);
         try {
-            journal.append(RecordType.REFUSED_FRAME, frame.encode());
+            return new Kept(Optional.of(frame.id()), journal.append(RecordType.REFUSED_FRAME, frame.encode()));
         } catch (IOException e) {
             LOG.log(ERROR, "{0}: could not keep a refused frame ({1} bytes, control id {2}): {3}",
                     peer, String.valueOf(raw.length), Problem.controlIdForLog(controlId), e.getMessage());
+            return Kept.NOTHING;
         }
     }
 
-    private Optional<byte[]> answer(MessageReader.Result read, AckCode code, List<Problem> problems, Peer peer) {
+    private Optional<byte[]> answer(MessageReader.Result read, AckCode code, List<Problem> problems, Peer peer,
+                                    Events.FrameOutcome outcome, Kept kept, byte[] raw) {
         AckWriter.Reply reply = acks.reply(read, code, problems);
         stats.counted(reply.code(), reply.bytes().isPresent());
         if (!problems.isEmpty()) logRefusal(read.header(), reply, problems, peer);
+        report(read.header(), reply.bytes().isPresent() ? reply.code().name() : "none", outcome, kept, raw, problems, peer);
         return reply.bytes();
+    }
+
+    /** Tells the listeners what became of the frame: header fields, codes and reasons, never its content (the payload goes by reference, for a hash). */
+    private void report(Optional<MshHeader> header, String ackCode, Events.FrameOutcome outcome, Kept kept, byte[] raw,
+                        List<Problem> problems, Peer peer) {
+        if (events == Events.NONE) return;
+        List<String> reasons = problems.isEmpty() ? List.of() : problems.stream().map(Problem::toLogString).toList();
+        events.frameAnswered(new Events.FrameAnswered(clock.instant(), String.valueOf(peer.remoteAddress()), peer.tlsIdentity(), outcome,
+                ackCode, header.map(h -> h.field(3)).orElse(""), header.map(h -> h.field(4)).orElse(""),
+                header.map(h -> h.field(9)).orElse(""), header.map(MshHeader::controlId).orElse(""), kept.recordId(), kept.position(), raw,
+                reasons));
     }
 
     private static void logRefusal(Optional<MshHeader> header, AckWriter.Reply reply, List<Problem> problems, Peer peer) {

@@ -1,5 +1,7 @@
 package org.mllpserver.journal;
 
+import org.mllpserver.events.Events;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -114,6 +116,8 @@ public final class Journal implements AutoCloseable {
     private ByteBuffer batchBuffer = ByteBuffer.allocateDirect(MAX_BATCH_BYTES + 4096);
     private final Thread flusher;
     private boolean openedFromCheckpoint;
+    /** Told of every forced batch; set once before the flusher starts. */
+    private Events events = Events.NONE;
     /** When the flusher began writing the batch it is on; 0 between batches. For liveness. */
     private volatile long busySinceNanos;
 
@@ -164,6 +168,12 @@ public final class Journal implements AutoCloseable {
      */
     public static Journal open(Settings settings, Clock clock, ChannelFactory channels, RecordVisitor visitor,
                                java.util.Optional<JournalCheckpoint> from) throws IOException {
+        return open(settings, clock, channels, visitor, from, Events.NONE);
+    }
+
+    /** As above, telling {@code events} of every forced batch (on the flusher thread: listeners must return at once). */
+    public static Journal open(Settings settings, Clock clock, ChannelFactory channels, RecordVisitor visitor,
+                               java.util.Optional<JournalCheckpoint> from, Events events) throws IOException {
         createDirectoriesDurably(settings.directory());
         FileChannel lockChannel = FileChannel.open(settings.directory().resolve(LOCK_FILE),
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -187,6 +197,7 @@ public final class Journal implements AutoCloseable {
             List<SegmentFile> segments = recovered.segments();
             Journal journal = new Journal(settings, clock, channels, lockChannel, dirLock, segments, nonces);
             journal.openedFromCheckpoint = recovered.fromCheckpoint();
+            journal.events = events;
             journal.flusher.start();
             SegmentFile last = segments.getLast();
             LOG.log(INFO, "journal {0}: {1} segment(s), appending at position {2}", settings.directory(),
@@ -614,7 +625,9 @@ public final class Journal implements AutoCloseable {
         SegmentFile.writeFully(active, buffer, segment.size);
         active.force(false);
         tailInDoubt = false;
-        stats.forced(batch.size(), buffer.limit(), System.nanoTime() - started);
+        long took = System.nanoTime() - started;
+        stats.forced(batch.size(), buffer.limit(), took);
+        events.journalForced(batch.size(), buffer.limit(), took);
         lock.lock();
         try {
             segment.size += buffer.limit();

@@ -1,5 +1,7 @@
 package org.mllpserver.mllp;
 
+import org.mllpserver.events.Events;
+
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -57,10 +59,10 @@ public final class MllpListener {
      * @param frames        the bytes all connections together may hold in frames (MAX_INFLIGHT_BYTES)
      * @param ceiling       the connections the process may hold at once, over every listener
      */
-    public record Shared(LongSupplier connectionIds, LongSupplier nanoClock, FrameBudget frames, ConnectionCeiling ceiling) {
-        /** No process-wide bounds: one listener in a test. */
+    public record Shared(LongSupplier connectionIds, LongSupplier nanoClock, FrameBudget frames, ConnectionCeiling ceiling, Events events) {
+        /** No process-wide bounds, nobody listening: one listener in a test. */
         public static Shared unbounded(LongSupplier connectionIds, LongSupplier nanoClock) {
-            return new Shared(connectionIds, nanoClock, new FrameBudget(Long.MAX_VALUE, nanoClock), ConnectionCeiling.none());
+            return new Shared(connectionIds, nanoClock, new FrameBudget(Long.MAX_VALUE, nanoClock), ConnectionCeiling.none(), Events.NONE);
         }
     }
 
@@ -98,6 +100,7 @@ public final class MllpListener {
     private final LongSupplier nanoClock;
     private final FrameBudget frameBudget;
     private final ConnectionCeiling ceiling;
+    private final Events events;
     private final SocketUpgrade upgrade;
     private final Semaphore permits;
     private final Map<Long, Connection> connections = new ConcurrentHashMap<>();
@@ -132,6 +135,7 @@ public final class MllpListener {
         this.nanoClock = shared.nanoClock();
         this.frameBudget = shared.frames();
         this.ceiling = shared.ceiling();
+        this.events = shared.events();
         this.connectionBytes = upgrade == SocketUpgrade.PLAIN ? PLAIN_CONNECTION_BYTES : TLS_CONNECTION_BYTES;
         this.permits = new Semaphore(limits.maxConnections() == 0 ? Integer.MAX_VALUE : limits.maxConnections());
     }
@@ -264,6 +268,7 @@ public final class MllpListener {
     private void startConnection(Connection connection) {
         stats.accepted.incrementAndGet();
         stats.open.incrementAndGet();
+        events.connectionOpened(name, Events.ConnectionOutcome.ACCEPTED);
         connections.put(connection.id, connection);
         try {
             Thread.ofVirtual().name("mllp-conn-" + connection.id).start(connection::run);
@@ -276,6 +281,7 @@ public final class MllpListener {
     /** Closes a connection the listener cannot take; one log line per {@link #REFUSAL_LOG_PERIOD}, the counters keep the rest. */
     private void refuse(Socket socket, AtomicLong counter, String why) {
         long refused = counter.incrementAndGet();
+        events.connectionOpened(name, Events.ConnectionOutcome.OVER_LIMIT);
         closeQuietly(socket);
         long now = nanoClock.getAsLong();
         long last = lastRefusalLogNanos.get();
@@ -353,6 +359,7 @@ public final class MllpListener {
         private volatile Peer peer;
         private final long openedNanos;
         private final AtomicInteger state = new AtomicInteger(BUSY);
+        private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
         private volatile FrameReader reader;
         /** This connection's share of the process's frame memory; made and closed on its own thread. */
         private final FrameBudget.Holder memory;
@@ -412,11 +419,14 @@ public final class MllpListener {
                     return false;
                 }
                 socket = upgraded.socket();
+                events.tlsHandshake(name, true);
                 peer = new Peer(id, peer.remoteAddress(), upgraded.identity());
                 if (!upgraded.identity().isEmpty()) LOG.log(INFO, "{0}: client certificate {1}", peer, upgraded.identity());
                 return true;
             } catch (IOException | RuntimeException e) {
                 stats.handshakeFailures.incrementAndGet();
+                events.tlsHandshake(name, false);
+                events.connectionOpened(name, Events.ConnectionOutcome.TLS_FAILED);
                 closedBecause = closedBecause != null ? closedBecause : "TLS handshake failed: " + e.getMessage();
                 return false;
             }
@@ -443,9 +453,11 @@ public final class MllpListener {
                 logJunkOnce(frames);
                 switch (result) {
                     case FrameReader.Frame frame -> {
+                        long complete = System.nanoTime();
                         this.frames++;
                         stats.frames.incrementAndGet();
                         reply(out, handler.onFrame(frame.payload(), peer));
+                        events.ackWritten(name, System.nanoTime() - complete);
                         if (draining && !frames.holdsFrameData()) return "server is shutting down";
                     }
                     case FrameReader.EndOfStream end -> {
@@ -612,15 +624,17 @@ public final class MllpListener {
 
         /** The single cleanup path: socket, permit, bookkeeping. Idempotent. */
         void release() {
-            if (connections.remove(id) == null) return;
+            if (!released.compareAndSet(false, true)) return;
             closeQuietly(raw); // first: a TLS close_notify to a peer that stopped reading must not block the cleanup
             if (socket != raw) closeQuietly(socket);
             permits.release();
             ceiling.leave(this);
             memory.close();
             stats.open.decrementAndGet();
+            events.connectionClosed(name);
             FrameReader current = reader;
             if (current != null) stats.junkBytes.addAndGet(current.junkBytes());
+            connections.remove(id); // last: whoever waits for the connections to go finds everything given back
             synchronized (connectionsChanged) {
                 connectionsChanged.notifyAll();
             }

@@ -84,7 +84,7 @@ class DeliveryRecoveryTest {
                 assertEquals(List.of("B-1", "B-3", "B-4", "B-5"), delivered, "in order; B-4 got through on a later attempt");
                 assertEquals("B-2", dlq.list().getFirst().controlId());
                 assertTrue(dlq.list().getFirst().lastError().contains("the connector failed"));
-                assertEquals("running", stats.state());
+                assertEquals(DispatcherStats.State.RUNNING, stats.status().state());
             } finally {
                 service.stop(Duration.ofSeconds(5));
             }

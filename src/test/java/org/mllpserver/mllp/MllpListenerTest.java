@@ -353,7 +353,7 @@ class MllpListenerTest {
         ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         AtomicLong ids = new AtomicLong();
         listener = new MllpListener("test", socket, limits, handler, new ListenerStats(),
-                new MllpListener.Shared(ids::incrementAndGet, clock, budget, ceiling), SocketUpgrade.PLAIN);
+                new MllpListener.Shared(ids::incrementAndGet, clock, budget, ceiling, org.mllpserver.events.Events.NONE), SocketUpgrade.PLAIN);
         listener.start();
     }
 
