@@ -58,6 +58,7 @@ final class Checkpoints {
     private final DuplicateIndex duplicates;
     private final DeadLetterIndex deadLetters;
     private long lastPosition = -1; // guarded by this
+    private long lastBytes;         // guarded by this: the size of the last checkpoint written
 
     Checkpoints(Path dataDir, DuplicateIndex duplicates, DeadLetterIndex deadLetters) {
         this.file = dataDir.resolve(FILE);
@@ -94,6 +95,7 @@ final class Checkpoints {
             duplicates.load(in);
             deadLetters.load(in);
             lastPosition = journal.position();
+            lastBytes = Files.size(file);
             LOG.log(INFO, "checkpoint at journal position {0} loaded in {1} ms ({2} duplicate key(s), {3} open dead letter(s));"
                             + " reading the journal from there", String.valueOf(journal.position()),
                     String.valueOf((System.nanoTime() - started) / 1_000_000), String.valueOf(duplicates.size()),
@@ -133,8 +135,23 @@ final class Checkpoints {
      * the last one. Returns true when it wrote one.
      */
     synchronized boolean write(Journal journal) throws IOException {
+        return write(journal, false);
+    }
+
+    /**
+     * The periodic checkpoint: only once the journal has grown since the last by at least that
+     * checkpoint's own size. So checkpoints never write more than the journal does (a large
+     * duplicate index is not rewritten every minute for a little traffic), and start-up reads at
+     * most about that much journal after one.
+     */
+    synchronized boolean writeIfDue(Journal journal) throws IOException {
+        return write(journal, true);
+    }
+
+    private boolean write(Journal journal, boolean onlyIfDue) throws IOException {
         JournalCheckpoint position = journal.checkpoint();
         if (position.position() == lastPosition) return false;
+        if (onlyIfDue && lastPosition >= 0 && position.position() - lastPosition < lastBytes) return false;
         long started = System.nanoTime();
         Path tmp = file.resolveSibling(FILE + ".tmp");
         try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -152,11 +169,13 @@ final class Checkpoints {
             buffered.flush();
             channel.force(true); // the content is on disk before the name points at it
         }
+        long written = Files.size(tmp);
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         forceDirectory(file.getParent());
         LOG.log(lastPosition < 0 ? INFO : DEBUG, "checkpoint at journal position {0} written in {1} ms",
                 String.valueOf(position.position()), String.valueOf((System.nanoTime() - started) / 1_000_000));
         lastPosition = position.position();
+        lastBytes = written;
         return true;
     }
 

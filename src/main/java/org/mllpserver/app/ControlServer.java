@@ -43,10 +43,17 @@ final class ControlServer implements AutoCloseable {
     /** Runs one command for {@code who} (the peer's user, as the kernel says); returns its exit code. */
     interface Handler {
         int run(String[] args, PrintStream out, String who);
+
+        /** True for a command that streams until the client goes away (logs --follow): its thread is interrupted then. */
+        default boolean streams(String[] args) {
+            return false;
+        }
     }
 
     private final Path path;
     private final ServerSocketChannel server;
+    /** Requests being served: a stop interrupts them (a follow of the logs would otherwise stream on). */
+    private final java.util.Set<Thread> active = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
 
     private ControlServer(Path path, ServerSocketChannel server, Handler handler) {
@@ -96,7 +103,15 @@ final class ControlServer implements AutoCloseable {
             try {
                 client = server.accept();
                 SocketChannel accepted = client;
-                Thread.ofVirtual().name("control").start(() -> serve(accepted, handler));
+                Thread serving = Thread.ofVirtual().name("control").unstarted(() -> {
+                try {
+                    serve(accepted, handler);
+                } finally {
+                    active.remove(Thread.currentThread());
+                }
+            });
+            active.add(serving);
+            serving.start();
             } catch (ClosedChannelException e) {
                 return;
             } catch (Throwable e) { // an Error too: the operator's way in must outlive it
@@ -138,8 +153,9 @@ final class ControlServer implements AutoCloseable {
             // Streamed as it is written (a list of a million dead letters is not held in memory first).
             PrintStream out = new PrintStream(new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(client), 64 * 1024),
                     false, StandardCharsets.UTF_8);
-            int code = request == null ? Main.EXIT_USAGE
-                    : handler.run(request.isEmpty() ? new String[0] : request.split("\t"), out, peerOf(client));
+            String[] args = request == null || request.isEmpty() ? new String[0] : request.split("\t");
+            if (handler.streams(args)) interruptWhenGone(client, Thread.currentThread());
+            int code = request == null ? Main.EXIT_USAGE : handler.run(args, out, peerOf(client));
             if (request == null) out.println("request too long or not a line");
             out.println("exit " + code);
             out.flush();
@@ -147,6 +163,24 @@ final class ControlServer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             LOG.log(WARNING, "control socket: a request failed: {0}", e.toString());
         }
+    }
+
+    /**
+     * For a streaming command: a reader that waits for the client's end of the connection to
+     * close (it sends nothing after its request), then interrupts the thread that streams.
+     */
+    private static void interruptWhenGone(SocketChannel client, Thread streaming) {
+        Thread.ofVirtual().name("control-watch").start(() -> {
+            ByteBuffer one = ByteBuffer.allocate(1);
+            try {
+                while (client.read(one.clear()) >= 0) {
+                    // anything more the client sends is ignored
+                }
+            } catch (IOException closed) {
+                // closed by the other side or by us: either way the stream is over
+            }
+            streaming.interrupt();
+        });
     }
 
     /** Who is at the other end: the user the kernel credits the connecting process to (SO_PEERCRED). */
@@ -184,5 +218,6 @@ final class ControlServer implements AutoCloseable {
             LOG.log(WARNING, "control socket: closing failed: {0}", e.getMessage());
         }
         acceptor.interrupt();
+        active.forEach(Thread::interrupt);
     }
 }

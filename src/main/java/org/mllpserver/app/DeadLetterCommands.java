@@ -34,7 +34,6 @@ final class DeadLetterCommands implements ControlServer.Handler {
     private final DeliveryService delivery; // null when the server is not running
     private final Events events;
     private final java.time.Clock clock;
-    private String who = "";
 
     DeadLetterCommands(DeadLetterQueue queue, DeliveryService delivery) {
         this(queue, delivery, Events.NONE, java.time.Clock.systemUTC());
@@ -54,8 +53,7 @@ final class DeadLetterCommands implements ControlServer.Handler {
     }
 
     @Override
-    public synchronized int run(String[] args, PrintStream out, String who) {
-        this.who = who;
+    public int run(String[] args, PrintStream out, String who) {
         if (args.length < 2 || !args[0].equals("dlq")) {
             out.println(USAGE);
             return Main.EXIT_USAGE;
@@ -63,9 +61,9 @@ final class DeadLetterCommands implements ControlServer.Handler {
         try {
             return switch (args[1]) {
                 case "list" -> list(out);
-                case "show" -> args.length >= 3 ? show(args[2], args.length > 3 && args[3].equals("--raw"), out) : usage(out);
-                case "replay" -> replay(args, out);
-                case "purge" -> args.length == 3 ? purge(args[2], out) : usage(out);
+                case "show" -> args.length >= 3 ? show(args[2], args.length > 3 && args[3].equals("--raw"), out, who) : usage(out);
+                case "replay" -> replay(args, out, who);
+                case "purge" -> args.length == 3 ? purge(args[2], out, who) : usage(out);
                 case "status" -> status(out);
                 default -> usage(out);
             };
@@ -95,10 +93,10 @@ final class DeadLetterCommands implements ControlServer.Handler {
         return Main.EXIT_OK;
     }
 
-    private int show(String id, boolean raw, PrintStream out) throws IOException {
+    private int show(String id, boolean raw, PrintStream out, String who) throws IOException {
         DeadLetter d = queue.read(entry(id));
         StoredMessage m = d.message();
-        acted("dlq show content", Optional.of(d.id()), Optional.of(m.id()), "");
+        acted(who, "dlq show content", Optional.of(d.id()), Optional.of(m.id()), "");
         if (!raw) {
             out.printf("dead letter %s for connector %s since %s after %d attempt(s): %s%n", d.id(), d.connector(), d.at(),
                     d.attempts(), d.lastError());
@@ -112,7 +110,7 @@ final class DeadLetterCommands implements ControlServer.Handler {
     }
 
     /** replay ID|--all [--to CONNECTOR | --to-addressed]: by default to the connector that gave up on it. */
-    private int replay(String[] args, PrintStream out) throws IOException {
+    private int replay(String[] args, PrintStream out, String who) throws IOException {
         if (args.length < 3) return usage(out);
         Optional<String> to = Optional.empty();
         boolean toAddressed = false;
@@ -123,28 +121,28 @@ final class DeadLetterCommands implements ControlServer.Handler {
         if (args[2].equals("--all")) {
             done = queue.replayAll(to, toAddressed, (e, went) -> {
                 out.println("replayed " + e.id() + " (record " + e.recordId() + ") to " + String.join(", ", went));
-                acted("dlq replay", Optional.of(e.id()), Optional.of(e.recordId()), "to " + String.join(", ", went));
+                acted(who, "dlq replay", Optional.of(e.id()), Optional.of(e.recordId()), "to " + String.join(", ", went));
             });
         } else {
             DeadLetterIndex.Entry e = entry(args[2]);
             List<String> went = queue.replay(e.id(), to, toAddressed);
             out.println("replayed " + e.id() + " (record " + e.recordId() + ") to " + String.join(", ", went));
-            acted("dlq replay", Optional.of(e.id()), Optional.of(e.recordId()), "to " + String.join(", ", went));
+            acted(who, "dlq replay", Optional.of(e.id()), Optional.of(e.recordId()), "to " + String.join(", ", went));
             done = 1;
         }
         out.println(done + " dead letter(s) replayed; they are delivered after the records already in the journal");
         return Main.EXIT_OK;
     }
 
-    private int purge(String id, PrintStream out) throws IOException {
+    private int purge(String id, PrintStream out, String who) throws IOException {
         int done;
         if (id.equals("--all")) {
             done = queue.purgeAll();
-            acted("dlq purge --all", Optional.empty(), Optional.empty(), done + " dead letter(s)");
+            acted(who, "dlq purge --all", Optional.empty(), Optional.empty(), done + " dead letter(s)");
         } else {
             DeadLetterIndex.Entry e = entry(id);
             queue.purge(e.id());
-            acted("dlq purge", Optional.of(e.id()), Optional.of(e.recordId()), "");
+            acted(who, "dlq purge", Optional.of(e.id()), Optional.of(e.recordId()), "");
             done = 1;
         }
         out.println(done + " dead letter(s) purged");
@@ -166,7 +164,7 @@ final class DeadLetterCommands implements ControlServer.Handler {
         return Main.EXIT_OK;
     }
 
-    private void acted(String action, Optional<UUID> deadLetter, Optional<UUID> record, String detail) {
+    private void acted(String who, String action, Optional<UUID> deadLetter, Optional<UUID> record, String detail) {
         events.operatorAction(new Events.OperatorAction(clock.instant(), who, action, deadLetter, record, detail));
     }
 

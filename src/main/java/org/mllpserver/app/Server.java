@@ -1,6 +1,7 @@
 package org.mllpserver.app;
 
 import org.mllpserver.admin.AdminServer;
+import org.mllpserver.admin.LogBuffer;
 import org.mllpserver.config.ConfigurationHash;
 import org.mllpserver.config.Prepared;
 import org.mllpserver.config.Routing;
@@ -46,6 +47,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static java.lang.System.Logger.Level.ERROR;
 import static java.lang.System.Logger.Level.INFO;
@@ -92,12 +94,15 @@ public final class Server {
     private final Liveness liveness;
     private final java.util.Optional<AdminServer> admin;
     private final Checkpoints checkpoints;
+    /** Why the server is not ready (starting, stopping), or null once it is: what /readyz reports first. */
+    private final AtomicReference<String> notReady;
+    private final LogBuffer logs;
 
     private Server(ServerConfig config, List<MllpListener> listeners, java.util.Optional<TlsAcceptor> tls, Journal journal,
                    DuplicateIndex duplicates,
                    ScheduledExecutorService housekeeping, IntakeStats intakeStats, DeliveryService delivery,
                    DeadLetterQueue deadLetters, java.util.Optional<ControlServer> control, Liveness liveness,
-                   java.util.Optional<AdminServer> admin, Checkpoints checkpoints) {
+                   java.util.Optional<AdminServer> admin, Checkpoints checkpoints, AtomicReference<String> notReady, LogBuffer logs) {
         this.config = config;
         this.listeners = listeners;
         this.tls = tls;
@@ -111,6 +116,8 @@ public final class Server {
         this.liveness = liveness;
         this.admin = admin;
         this.checkpoints = checkpoints;
+        this.notReady = notReady;
+        this.logs = logs;
     }
 
     /** Builds and starts the server; returns once the listener accepts connections. */
@@ -138,6 +145,8 @@ public final class Server {
     private static Server build(Prepared prepared, Clock clock, ChannelFactory channels, Undo undo) throws IOException {
         long started = System.nanoTime();
         ServerConfig config = prepared.config();
+        LogBuffer logs = attachLogBuffer(config.logBufferLines());
+        undo.add("the log buffer", () -> detachLogBuffer(logs));
         Path dataDir = config.dataDir();
         DuplicateIndex duplicates = new DuplicateIndex(config.dedupWindow(), clock, config.dedupMaxEntries());
         DeadLetterIndex deadLetterIndex = new DeadLetterIndex();
@@ -175,9 +184,13 @@ public final class Server {
         control.ifPresent(c -> undo.add("the control socket", c::close));
 
         java.util.Optional<TlsAcceptor> tls = config.tls().map(t -> new TlsAcceptor(t, prepared.tlsMaterial().orElseThrow(), events, clock));
-        List<MllpListener> listeners = listeners(config, intake, tls, events, undo);
+        MllpListener.Shared shared = shared(config, events);
+        List<MllpListener> listeners = listeners(config, intake, tls, shared, undo);
         Liveness liveness = new Liveness(listeners, journal, delivery);
-        java.util.Optional<AdminServer> admin = admin(config, liveness);
+        AtomicReference<String> notReady = new AtomicReference<>("starting");
+        AdminBackend backend = new AdminBackend(new AdminBackend.Parts(listeners, journal, delivery, deadLetters, shared.frames(), tls,
+                liveness, logs), () -> readiness(notReady, liveness), () -> "", query -> List.of(), () -> null, events, clock);
+        java.util.Optional<AdminServer> admin = admin(config, backend, clock);
         admin.ifPresent(a -> undo.add("the admin listener", a::close));
 
         ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
@@ -186,7 +199,7 @@ public final class Server {
         housekeeping.scheduleWithFixedDelay(supervised("deleting expired journal segments",
                         () -> deleteExpired(journal, Math.min(delivery.lowestCursor(), deadLetters.oldestPosition()))),
                 0, HOUSEKEEPING_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
-        housekeeping.scheduleWithFixedDelay(supervised("writing a checkpoint", () -> writeCheckpoint(checkpoints, journal)),
+        housekeeping.scheduleWithFixedDelay(supervised("writing a checkpoint", () -> writeCheckpointIfDue(checkpoints, journal)),
                 config.checkpointInterval().toMillis(), config.checkpointInterval().toMillis(), TimeUnit.MILLISECONDS);
         if (tls.isPresent() && config.tls().get().watch()) {
             housekeeping.scheduleWithFixedDelay(supervised("TLS_WATCH", tls.get()::reloadIfChanged), TLS_WATCH_PERIOD.toMillis(),
@@ -194,10 +207,11 @@ public final class Server {
         }
         events.configurationLoaded(new Events.ConfigurationLoaded(clock.instant(), ConfigurationHash.of(config), "start"));
         listeners.forEach(MllpListener::start);
+        notReady.set(null);
         LOG.log(INFO, "ready in {0} ms (journal read {1})", String.valueOf((System.nanoTime() - started) / 1_000_000),
                 journal.openedFromCheckpoint() ? "from its checkpoint on" : "whole");
         return new Server(config, listeners, tls, journal, duplicates, housekeeping, intakeStats, delivery, deadLetters, control,
-                liveness, admin, checkpoints);
+                liveness, admin, checkpoints, notReady, logs);
     }
 
     /**
@@ -229,6 +243,14 @@ public final class Server {
         return journal;
     }
 
+    private static void writeCheckpointIfDue(Checkpoints checkpoints, Journal journal) {
+        try {
+            checkpoints.writeIfDue(journal);
+        } catch (IOException e) {
+            LOG.log(ERROR, "writing a checkpoint failed ({0}); the previous one stays (start-up reads more of the journal)", e.toString());
+        }
+    }
+
     private static void writeCheckpoint(Checkpoints checkpoints, Journal journal) {
         try {
             checkpoints.write(journal);
@@ -238,14 +260,19 @@ public final class Server {
     }
 
     /** The listener on LISTEN_ADDR (plain, or TLS when TLS has no address of its own), then the TLS one beside it. */
-    private static List<MllpListener> listeners(ServerConfig config, Intake intake, java.util.Optional<TlsAcceptor> tls, Events events,
-                                                Undo undo) throws IOException {
-        boolean tlsOnly = tls.isPresent() && config.tls().get().listenAddress().isEmpty();
+    /** What every listener shares: connection ids, the frame budget, the connection ceiling, the listeners of events. */
+    private static MllpListener.Shared shared(ServerConfig config, Events events) {
         AtomicLong connectionIds = new AtomicLong();
         MllpListener.Shared shared = new MllpListener.Shared(connectionIds::incrementAndGet, System::nanoTime,
                 new FrameBudget(config.maxInflightBytes(), System::nanoTime), ceiling(Runtime.getRuntime().maxMemory(), maxFileDescriptors()),
                 events);
         logMemoryBounds(shared);
+        return shared;
+    }
+
+    private static List<MllpListener> listeners(ServerConfig config, Intake intake, java.util.Optional<TlsAcceptor> tls,
+                                                MllpListener.Shared shared, Undo undo) throws IOException {
+        boolean tlsOnly = tls.isPresent() && config.tls().get().listenAddress().isEmpty();
         List<MllpListener> listeners = new ArrayList<>();
         listeners.add(listener(tlsOnly ? "tls" : "plain", "LISTEN_ADDR", config.listenAddress(), config, intake, shared,
                 tlsOnly ? tls.get() : SocketUpgrade.PLAIN));
@@ -288,11 +315,19 @@ public final class Server {
         }
     }
 
-    private static java.util.Optional<AdminServer> admin(ServerConfig config, Liveness liveness) throws IOException {
+    /** Ready: started, not stopping, and live. */
+    private static java.util.Optional<String> readiness(AtomicReference<String> notReady, Liveness liveness) {
+        String why = notReady.get();
+        if (why != null) return java.util.Optional.of(why);
+        List<String> problems = liveness.problems();
+        return problems.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(String.join("; ", problems));
+    }
+
+    private static java.util.Optional<AdminServer> admin(ServerConfig config, AdminServer.Backend backend, Clock clock) throws IOException {
         if (config.adminAddress().isEmpty()) return java.util.Optional.empty();
         ListenAddress address = config.adminAddress().get();
         try {
-            return java.util.Optional.of(AdminServer.start(address.toSocketAddress(), liveness::problems));
+            return java.util.Optional.of(AdminServer.start(address.toSocketAddress(), config.adminToken(), backend, clock));
         } catch (IOException e) {
             throw new IOException("cannot listen on ADMIN_ADDR=" + address + ": " + e.getMessage(), e);
         }
@@ -468,6 +503,7 @@ public final class Server {
 
     /** Stops accepting and drains: frames in flight are answered within DRAIN_TIMEOUT. */
     public void stop() throws InterruptedException {
+        notReady.set("stopping: draining the listeners"); // first: a load balancer stops sending before the listeners close
         Duration timeout = config.drainTimeout();
         LOG.log(INFO, "shutting down: {0} connection(s) open, DRAIN_TIMEOUT={1} ms",
                 String.valueOf(listeners.stream().mapToLong(l -> l.stats().open()).sum()), String.valueOf(timeout.toMillis()));
@@ -490,5 +526,22 @@ public final class Server {
             LOG.log(ERROR, "closing the journal failed (every acknowledged message had been forced already): " + e);
         }
         LOG.log(INFO, "stopped ({0} connection(s) had to be closed at the end of the drain)", String.valueOf(forced));
+        detachLogBuffer(logs);
+    }
+
+    /** The recent log lines for /api/logs and ./run.sh logs: a handler on the root logger beside the console's. */
+    private static LogBuffer attachLogBuffer(int lines) {
+        LogBuffer buffer = new LogBuffer(lines, new Logging.OneLine());
+        java.util.logging.LogManager.getLogManager().getLogger("").addHandler(buffer);
+        return buffer;
+    }
+
+    private static void detachLogBuffer(LogBuffer buffer) {
+        java.util.logging.LogManager.getLogManager().getLogger("").removeHandler(buffer);
+    }
+
+    /** The recent log lines. */
+    public LogBuffer logs() {
+        return logs;
     }
 }

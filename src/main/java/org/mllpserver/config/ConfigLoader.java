@@ -133,6 +133,8 @@ public final class ConfigLoader {
                 (int) size(Variable.MAX_FRAME_SIZE, MIN_FRAME_BYTES, MAX_FRAME_BYTES));
         long inflight = inflightBytes(limits.maxFrameBytes());
         Optional<ListenAddress> admin = adminAddress();
+        Optional<String> adminToken = read(Variable.ADMIN_TOKEN, ConfigLoader::token);
+        int logBufferLines = (int) integer(Variable.LOG_BUFFER_LINES, 1, 1_000_000);
         Duration drain = duration(Variable.DRAIN_TIMEOUT, Duration.ZERO, Duration.ofHours(1));
         MessageReader.Settings reader = new MessageReader.Settings(
                 read(Variable.DEFAULT_CHARSET, ConfigLoader::charset),
@@ -165,7 +167,7 @@ public final class ConfigLoader {
         RetryPolicy retry = retryDefaults();
         Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), retry);
         Optional<TlsSettings> tls = tls();
-        return new ServerConfig(dataDir, listen, limits, inflight, admin, drain, reader, acks, intake, journal, dedupWindow,
+        return new ServerConfig(dataDir, listen, limits, inflight, admin, adminToken, logBufferLines, drain, reader, acks, intake, journal, dedupWindow,
                 dedupMaxEntries, checkpointInterval, routing, ruleLimits, tls, logging);
     }
 
@@ -264,7 +266,7 @@ public final class ConfigLoader {
         try {
             return parser.apply(raw);
         } catch (RuntimeException e) { // the parsers throw IllegalArgumentException; anything else is reported the same way
-            problems.add(variable.name() + "='" + raw + "' " + e.getMessage());
+            problems.add(variable.name() + (variable == Variable.ADMIN_TOKEN ? "=<not shown> " : "='" + raw + "' ") + e.getMessage());
             return parser.apply(variable.defaultValue());
         }
     }
@@ -298,6 +300,18 @@ public final class ConfigLoader {
             case Charsets.NotMllpSafe unsafe -> throw new IllegalArgumentException("cannot be carried over MLLP (UTF-16/UTF-32)");
             case Charsets.Unknown unknown -> throw new IllegalArgumentException("is not a known charset (HL7 table 0211 name or Java name)");
         };
+    }
+
+    /** A bearer token: printable ASCII without spaces, at least 16 characters (a short one is guessed). */
+    private static Optional<String> token(String text) {
+        String token = text.strip();
+        if (token.isEmpty()) return Optional.empty();
+        if (token.length() < 16) throw new IllegalArgumentException("is shorter than 16 characters: too easy to guess");
+        for (int i = 0; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c <= 0x20 || c >= 0x7F) throw new IllegalArgumentException("must be printable ASCII without spaces");
+        }
+        return Optional.of(token);
     }
 
     private static Path path(String text) {

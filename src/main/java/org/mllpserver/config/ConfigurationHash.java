@@ -67,6 +67,10 @@ public final class ConfigurationHash {
         for (RecordComponent component : record.getClass().getRecordComponents()) {
             if (component.getName().equals("keys")) continue; // a connector's settings as written, secrets included: its settings render without them
             out.append(component.getName()).append('=');
+            if (component.getName().matches("(?i).*(password|token|secret).*")) {
+                out.append("<secret>;");
+                continue;
+            }
             try {
                 render(component.getAccessor().invoke(record), out);
             } catch (ReflectiveOperationException e) {

@@ -21,6 +21,8 @@ public record ServerConfig(
         MllpListener.Limits limits,
         long maxInflightBytes,
         java.util.Optional<ListenAddress> adminAddress,
+        java.util.Optional<String> adminToken,
+        int logBufferLines,
         Duration drainTimeout,
         MessageReader.Settings reader,
         AckWriter.Settings acks,

@@ -154,6 +154,12 @@ public final class DeadLetterIndex {
         }
     }
 
+    /** The open dead letter whose DEAD_LETTER record is at {@code position}. */
+    public synchronized Optional<Entry> byPosition(long position) {
+        int at = search(position);
+        return at < 0 ? Optional.empty() : Optional.ofNullable(entries[at]);
+    }
+
     public synchronized Optional<Entry> byId(UUID id) {
         for (int i = head; i < used; i++) if (entries[i] != null && entries[i].hasId(id)) return Optional.of(entries[i]);
         return Optional.empty();

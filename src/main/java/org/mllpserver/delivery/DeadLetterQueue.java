@@ -37,8 +37,10 @@ import java.util.function.BiConsumer;
  */
 public final class DeadLetterQueue implements AutoCloseable {
 
-    /** Records written together by replay-all and purge-all: one force for many, and a bounded batch of messages in memory. */
+    /** Records written together by replay-all and purge-all: one force for many... */
     static final int GROUP = 256;
+    /** ...and at most about this many bytes of REPLAY records (each carries its message: up to MAX_FRAME_SIZE). */
+    static final long GROUP_BYTES = 16L << 20;
 
     private final Journal journal;
     private final DeadLetterIndex index;
@@ -122,29 +124,42 @@ public final class DeadLetterQueue implements AutoCloseable {
 
     /**
      * Replays every open dead letter as {@link #replay} would each, oldest first, in groups of
-     * {@link #GROUP} written together; {@code each} is told of each one done. Returns how many.
+     * {@link #GROUP} records (or {@link #GROUP_BYTES}) written together; {@code each} is told of
+     * each one done, outside the lock (a caller that writes to a slow client holds up no other
+     * operation). A dead letter resolved meanwhile by someone else is skipped. Returns how many.
      * A dead letter that cannot be replayed (no such connector) stops it there: the groups before
      * are done.
      */
     public int replayAll(Optional<String> connector, boolean toAllAddressed, BiConsumer<DeadLetterIndex.Entry, List<String>> each)
             throws IOException {
-        operations.lock();
-        try {
-            int done = 0;
-            List<DeadLetterIndex.Entry> all = list();
-            for (int from = 0; from < all.size(); from += GROUP) {
-                List<DeadLetterIndex.Entry> group = all.subList(from, Math.min(all.size(), from + GROUP));
-                List<Prepared> prepared = new ArrayList<>(group.size());
-                for (DeadLetterIndex.Entry entry : group) prepared.add(prepare(entry, connector, toAllAddressed));
-                journal.appendAll(RecordType.REPLAY, prepared.stream().map(Prepared::body).toList(),
-                        (i, position) -> index.removeAt(group.get(i).position()));
-                for (int i = 0; i < group.size(); i++) each.accept(group.get(i), prepared.get(i).targets());
-                done += group.size();
+        int done = 0;
+        List<DeadLetterIndex.Entry> all = list();
+        int from = 0;
+        while (from < all.size()) {
+            List<DeadLetterIndex.Entry> group = new ArrayList<>();
+            List<Prepared> prepared = new ArrayList<>();
+            operations.lock();
+            try {
+                long bytes = 0;
+                for (; from < all.size() && group.size() < GROUP && bytes < GROUP_BYTES; from++) {
+                    DeadLetterIndex.Entry entry = all.get(from);
+                    if (index.byPosition(entry.position()).isEmpty()) continue; // resolved meanwhile
+                    Prepared p = prepare(entry, connector, toAllAddressed);
+                    group.add(entry);
+                    prepared.add(p);
+                    bytes += p.body().length;
+                }
+                if (!group.isEmpty()) {
+                    journal.appendAll(RecordType.REPLAY, prepared.stream().map(Prepared::body).toList(),
+                            (i, position) -> index.removeAt(group.get(i).position()));
+                }
+            } finally {
+                operations.unlock();
             }
-            return done;
-        } finally {
-            operations.unlock();
+            for (int i = 0; i < group.size(); i++) each.accept(group.get(i), prepared.get(i).targets());
+            done += group.size();
         }
+        return done;
     }
 
     private record Prepared(byte[] body, List<String> targets) {}

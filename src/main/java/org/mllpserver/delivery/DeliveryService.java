@@ -156,6 +156,13 @@ public final class DeliveryService {
         return r == null ? 0 : Math.max(0, journal.end() - Math.max(r.stats().cursor(), r.stats().caughtUpTo()));
     }
 
+    /** How old the oldest record the connector has yet to deliver is: zero when it has caught up. */
+    public Duration lag(String connector, java.time.Instant now) {
+        Running r = running.get(connector);
+        if (r == null) return Duration.ZERO;
+        return r.stats().oldestUndelivered().map(t -> Duration.between(t, now)).filter(d -> !d.isNegative()).orElse(Duration.ZERO);
+    }
+
     public Map<String, DispatcherStats> stats() {
         Map<String, DispatcherStats> all = new LinkedHashMap<>();
         running.forEach((name, r) -> all.put(name, r.stats()));

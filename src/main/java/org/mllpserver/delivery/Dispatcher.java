@@ -161,6 +161,7 @@ final class Dispatcher implements Runnable {
                 List<JournalReader.Entry> entries = tail.read(end, READ_BATCH, READ_BYTES);
                 if (entries.isEmpty()) {
                     stats.caughtUpTo.set(end);
+                    stats.oldestUndeliveredMillis.set(0); // caught up: nothing waits
                     saveCursor(false);
                     journal.awaitEndBeyond(end, IDLE_WAIT_NANOS);
                     continue;
@@ -199,6 +200,7 @@ final class Dispatcher implements Runnable {
         while (next < run.size()) {
             if (stopping) return false;
             List<Delivery> rest = run.subList(next, Math.min(run.size(), next + Math.max(1, connector.maxBatch())));
+            stats.oldestUndeliveredMillis.set(rest.getFirst().message().receivedAt().toEpochMilli()); // the head: the oldest waiting
             List<Outcome> outcomes;
             long attemptStarted = System.nanoTime();
             try {

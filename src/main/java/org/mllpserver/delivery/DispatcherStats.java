@@ -11,6 +11,8 @@ public final class DispatcherStats {
     final AtomicLong cursor = new AtomicLong();
     final AtomicLong savedCursor = new AtomicLong();
     final AtomicLong caughtUpTo = new AtomicLong();
+    /** When the record at the head of the queue (being delivered, or retried) was received; 0 when none waits. */
+    final AtomicLong oldestUndeliveredMillis = new AtomicLong();
     final AtomicReference<String> lastError = new AtomicReference<>("");
     final AtomicReference<Status> status = new AtomicReference<>(new Status(State.STARTING, java.time.Instant.EPOCH, ""));
 
@@ -82,6 +84,12 @@ public final class DispatcherStats {
 
     public Status status() {
         return status.get();
+    }
+
+    /** When the oldest record this connector has yet to deliver was received (the one at the head), if one waits. */
+    public java.util.Optional<java.time.Instant> oldestUndelivered() {
+        long millis = oldestUndeliveredMillis.get();
+        return millis == 0 ? java.util.Optional.empty() : java.util.Optional.of(java.time.Instant.ofEpochMilli(millis));
     }
 
     public String lastError() {

@@ -236,6 +236,8 @@ public final class DuplicateIndex {
     public void save(java.io.DataOutput out) throws java.io.IOException {
         long cutoff = clock.millis() - window.toMillis();
         out.writeInt(SAVE_VERSION);
+        out.writeLong(window.toMillis());
+        out.writeLong(maxEntries);
         for (Shard shard : shards) {
             long[] copy;
             synchronized (shard) {
@@ -251,6 +253,11 @@ public final class DuplicateIndex {
     public void load(java.io.DataInput in) throws java.io.IOException {
         int version = in.readInt();
         if (version != SAVE_VERSION) throw new java.io.IOException("duplicate index checkpoint version " + version + " is not known");
+        long savedWindow = in.readLong();
+        long savedCap = in.readLong();
+        // Saved under a shorter window or a lower cap, it lacks keys the journal would give: read the journal instead.
+        if (savedWindow < window.toMillis()) throw new java.io.IOException("DEDUP_WINDOW grew since it was saved");
+        if (savedCap < maxEntries) throw new java.io.IOException("DEDUP_MAX_ENTRIES grew since it was saved");
         for (int count = in.readInt(); count != -1; count = in.readInt()) {
             if (count < 0) throw new java.io.IOException("a duplicate index checkpoint declares " + count + " keys");
             for (int i = 0; i < count; i++) {

@@ -274,14 +274,27 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits for the flusher's verdict on a queued record, not letting an interrupt cut the wait
+     * short: once queued, the record is written and forced whatever the caller does, so a caller
+     * that stopped waiting could not know whether it is durable, and an index update that must
+     * follow a durable record would be skipped (the flusher always answers; the interrupt is
+     * kept for the caller).
+     */
     private long await(Pending pending) throws IOException {
+        boolean interrupted = false;
         try {
-            return pending.position().get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while waiting for the journal; the record may or may not be durable", e);
+            while (true) {
+                try {
+                    return pending.position().get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
         } catch (ExecutionException e) {
             throw e.getCause() instanceof IOException io ? new IOException(io.getMessage(), io) : new IOException(e.getCause());
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
         }
     }
 

@@ -58,8 +58,8 @@ public final class RecordReader implements AutoCloseable {
     private FileChannel segmentFor(long position) throws IOException {
         if (channel != null && position >= base && position < base + channel.size()) return channel;
         Path file = fileFor(position);
-        if (file == null) {
-            files = Recovery.segmentFiles(directory); // the journal may have grown a segment since
+        if (file == null || (file.equals(files.getLast()) && position >= SegmentFile.baseOf(file).orElseThrow() + sizeOf(file))) {
+            files = Recovery.segmentFiles(directory); // the journal may have started a segment since the list was read
             file = fileFor(position);
         }
         if (file == null) throw damaged(position, "no segment holds it (deleted, or not written yet)");
@@ -81,6 +81,14 @@ public final class RecordReader implements AutoCloseable {
             else break;
         }
         return found;
+    }
+
+    private static long sizeOf(Path file) {
+        try {
+            return java.nio.file.Files.size(file);
+        } catch (IOException e) {
+            return 0; // gone (retention): the list is read again
+        }
     }
 
     private JournalDamagedException damaged(long position, String what) {

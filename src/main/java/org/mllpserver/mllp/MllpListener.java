@@ -162,6 +162,11 @@ public final class MllpListener {
         return stats;
     }
 
+    /** plain or tls. */
+    public String name() {
+        return name;
+    }
+
     /**
      * Stops accepting, closes idle connections, waits up to {@code timeout} for frames in flight
      * to be answered, then closes whatever is left. Returns the number of connections that had

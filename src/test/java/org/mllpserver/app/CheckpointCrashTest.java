@@ -43,6 +43,7 @@ class CheckpointCrashTest {
     private static final int PREFILLED = 300_000;
     private static final int MAX_KILLS = 15;
     private static final Pattern ACCEPTING = Pattern.compile("accepting on /127\\.0\\.0\\.1:(\\d+)");
+    private static final Pattern READY = Pattern.compile("ready in \\d+ ms \\(journal read (.*)\\)");
 
     @Test
     void killsDuringCheckpointWritesLoseNothingAndForgetNoDuplicate() throws Exception {
@@ -54,29 +55,43 @@ class CheckpointCrashTest {
             prefill(data.resolve("journal"));
             Map<String, String> env = Map.of("DATA_DIR", data.toString(), "LISTEN_ADDR", "127.0.0.1:0", "CHECKPOINT_INTERVAL", "100ms",
                     "LOG_LEVEL", "INFO");
-            List<String> acknowledged = new ArrayList<>();
+            List<String> acknowledged = java.util.Collections.synchronizedList(new ArrayList<>());
             int duringWrite = 0;
+            int fromCheckpoint = 0;
             int kills = 0;
             while (duringWrite < 3 && kills < MAX_KILLS) {
                 try (ServerProcessTest.Child child = ServerProcessTest.Child.start(env)) {
                     int port = Integer.parseInt(child.awaitLine(ACCEPTING).group(1));
                     assertDuplicates(port, acknowledged, random, "seed " + seed + ", after kill " + kills);
-                    try (MllpClient client = client(port)) {
-                        int n = 50 + random.nextInt(400);
-                        for (int i = 0; i < n; i++) {
-                            String id = "K" + kills + "-" + i;
-                            assertEquals("AA", Hl7Text.of(client.exchange(ServerProcessTest.adt(id))).ackCode());
-                            acknowledged.add(id);
+                    if (child.awaitLine(READY).group(1).equals("from its checkpoint on")) fromCheckpoint++;
+                    // Messages of 16 KiB, so that the journal grows by a checkpoint's size quickly: one is written
+                    // (every 100 ms) once the journal has grown by the last one's size.
+                    int cycle = kills;
+                    java.util.concurrent.atomic.AtomicBoolean killed = new java.util.concurrent.atomic.AtomicBoolean();
+                    int n = 100 + random.nextInt(400);
+                    Thread sender = Thread.ofVirtual().start(() -> {
+                        try (MllpClient client = client(port)) {
+                            for (int i = 0; !killed.get() && (cycle % 2 == 1 || i < n); i++) {
+                                String id = "K" + cycle + "-" + i;
+                                if (Hl7Text.of(client.exchange(large(id))).ackCode().equals("AA")) acknowledged.add(id);
+                            }
+                        } catch (IOException expectedOnceKilled) {
+                            // the child was killed mid-exchange
                         }
-                        if (kills % 2 == 1) awaitCheckpointBeingWritten(data); // every other kill: while one is written
-                        child.process.destroyForcibly(); // SIGKILL
-                    }
+                    });
+                    if (cycle % 2 == 1) awaitCheckpointBeingWritten(data); // every other kill: while one is written, under load
+                    else sender.join(Duration.ofSeconds(60));              // the others: at a random moment after a random load
+                    killed.set(true);
+                    child.process.destroyForcibly(); // SIGKILL
+                    assertTrue(sender.join(Duration.ofSeconds(30)));
                     assertTrue(child.process.waitFor(30, TimeUnit.SECONDS));
                     kills++;
                     if (Files.exists(data.resolve(Checkpoints.FILE + ".tmp"))) duringWrite++;
                 }
             }
-            System.out.println("CheckpointCrashTest: " + kills + " kills, " + duringWrite + " while a checkpoint was being written");
+            System.out.println("CheckpointCrashTest: " + kills + " kills, " + duringWrite + " while a checkpoint was being written, "
+                    + fromCheckpoint + " restarts from a checkpoint");
+            assertTrue(fromCheckpoint >= 1, "restarts began from a checkpoint");
             assertTrue(duringWrite >= 3, "seed " + seed + ": only " + duringWrite + " of " + kills + " kills landed during a checkpoint write");
             try (ServerProcessTest.Child child = ServerProcessTest.Child.start(env)) {
                 int port = Integer.parseInt(child.awaitLine(ACCEPTING).group(1));
@@ -95,17 +110,22 @@ class CheckpointCrashTest {
     /** Waits (bounded) until a checkpoint's temporary file exists: one is being written now. */
     private static void awaitCheckpointBeingWritten(Path data) {
         Path tmp = data.resolve(Checkpoints.FILE + ".tmp");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.exists(tmp) && System.nanoTime() < deadline) java.util.concurrent.locks.LockSupport.parkNanos(200_000);
     }
 
     /** Sends up to 50 acknowledged messages (and some of the prefilled ones) again: each must be a duplicate. */
     private static void assertDuplicates(int port, List<String> acknowledged, Random random, String when) throws IOException {
         List<String> again = new ArrayList<>();
-        for (int i = 0; i < Math.min(50, acknowledged.size()); i++) again.add(acknowledged.get(random.nextInt(acknowledged.size())));
+        synchronized (acknowledged) {
+            for (int i = 0; i < Math.min(50, acknowledged.size()); i++) again.add(acknowledged.get(random.nextInt(acknowledged.size())));
+        }
         for (int i = 0; i < 5; i++) again.add("FILL-" + random.nextInt(PREFILLED));
         try (MllpClient client = client(port)) {
-            for (String id : again) assertEquals("AA", Hl7Text.of(client.exchange(ServerProcessTest.adt(id))).ackCode(), when + ": " + id);
+            for (String id : again) {
+                byte[] message = id.startsWith("FILL-") ? ServerProcessTest.adt(id) : large(id);
+                assertEquals("AA", Hl7Text.of(client.exchange(message)).ackCode(), when + ": " + id);
+            }
         }
     }
 
@@ -122,6 +142,15 @@ class CheckpointCrashTest {
                 journal.appendAll(RecordType.MESSAGE, bodies, (i, position) -> { });
             }
         }
+    }
+
+    /** An ADT with a 16 KiB note, so that a cycle's messages add up to more journal than a checkpoint takes. */
+    private static byte[] large(String controlId) {
+        byte[] adt = ServerProcessTest.adt(controlId);
+        byte[] note = ("NTE|1||" + "n".repeat(16 * 1024) + "\r").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] all = java.util.Arrays.copyOf(adt, adt.length + note.length);
+        System.arraycopy(note, 0, all, adt.length, note.length);
+        return all;
     }
 
     private static MllpClient client(int port) throws IOException {

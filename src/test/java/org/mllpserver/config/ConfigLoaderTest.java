@@ -27,6 +27,8 @@ class ConfigLoaderTest {
             Map.entry(Variable.MAX_FRAME_SIZE, "4MB"),
             Map.entry(Variable.MAX_INFLIGHT_BYTES, "lots"),
             Map.entry(Variable.ADMIN_ADDR, "8080"),
+            Map.entry(Variable.ADMIN_TOKEN, "short"),
+            Map.entry(Variable.LOG_BUFFER_LINES, "0"),
             Map.entry(Variable.DRAIN_TIMEOUT, "2h"),
             Map.entry(Variable.DEFAULT_CHARSET, "UTF-16"),
             Map.entry(Variable.CHECK_REQUIRED_SEGMENTS, "maybe"),
