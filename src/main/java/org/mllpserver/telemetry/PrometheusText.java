@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * Collected metrics in the Prometheus text exposition format 0.0.4, mapped as OpenTelemetry's
@@ -53,6 +54,9 @@ final class PrometheusText {
             Map.entry("GBy", "gigabytes"), Map.entry("Hz", "hertz"), Map.entry("%", "percent"));
     /** The denominators of {@code x/y} units: {@code By/s} → {@code bytes_per_second}. */
     private static final Map<String, String> PER_UNITS = Map.of("s", "second", "min", "minute", "h", "hour", "d", "day");
+    private static final Pattern INVALID = Pattern.compile("[^a-zA-Z0-9_:]");
+    private static final Pattern UNDERSCORES = Pattern.compile("__+");
+    private static final Pattern ANNOTATION = Pattern.compile("\\{[^}]*}");
 
     private enum Type { COUNTER, GAUGE, HISTOGRAM }
 
@@ -75,7 +79,7 @@ final class PrometheusText {
     private static void targetInfo(StringBuilder out, Resource resource) {
         out.append("# HELP ").append(TARGET_INFO).append(" Target metadata\n");
         out.append("# TYPE ").append(TARGET_INFO).append(" gauge\n");
-        out.append(TARGET_INFO).append(labels(resource.getAttributes(), Optional.empty())).append(" 1\n");
+        sample(out, TARGET_INFO, labels(resource.getAttributes()), "1");
     }
 
     /**
@@ -116,7 +120,7 @@ final class PrometheusText {
     }
 
     private static String unitSuffix(String unit, Type type) {
-        String bare = unit == null ? "" : unit.replaceAll("\\{[^}]*}", "").strip(); // {record}: an annotation, not a unit
+        String bare = unit == null ? "" : ANNOTATION.matcher(unit).replaceAll("").strip(); // {record}: an annotation, not a unit
         if (bare.isEmpty()) return "";
         if (bare.equals("1")) return type == Type.GAUGE ? "ratio" : "";
         int slash = bare.indexOf('/');
@@ -129,8 +133,29 @@ final class PrometheusText {
 
     /** A valid metric or label name: {@code [a-zA-Z_:][a-zA-Z0-9_:]*}, without runs of underscores. */
     static String sanitize(String name) {
-        String valid = name.replaceAll("[^a-zA-Z0-9_:]", "_").replaceAll("__+", "_");
+        if (isValid(name)) return name; // every name here but the dotted ones: no regex, no copy
+        String valid = INVALID.matcher(name).replaceAll("_");
+        valid = UNDERSCORES.matcher(valid).replaceAll("_");
         return !valid.isEmpty() && Character.isDigit(valid.charAt(0)) ? "_" + valid : valid;
+    }
+
+    private static boolean isValid(String name) {
+        if (name.isEmpty() || Character.isDigit(name.charAt(0))) return false;
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':'
+                    || (c == '_' && (i == 0 || name.charAt(i - 1) != '_'));
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    /** A point with its labels rendered once ({@code a="x",b="y"}, without braces; empty when it has none). */
+    private record Series(String labels, PointData point) {}
+
+    /** Points in the order of their labels, so that a scrape's output does not depend on the SDK's map order. */
+    private static List<Series> series(Collection<? extends PointData> points) {
+        return points.stream().map(p -> new Series(labels(p.getAttributes()), p)).sorted(Comparator.comparing(Series::labels)).toList();
     }
 
     private static void samples(StringBuilder out, Family family, MetricData metric) {
@@ -139,7 +164,7 @@ final class PrometheusText {
             case DOUBLE_SUM -> values(out, family.name(), metric.getDoubleSumData().getPoints());
             case LONG_GAUGE -> values(out, family.name(), metric.getLongGaugeData().getPoints());
             case DOUBLE_GAUGE -> values(out, family.name(), metric.getDoubleGaugeData().getPoints());
-            case HISTOGRAM -> sorted(metric.getHistogramData().getPoints()).forEach(p -> histogram(out, family.name(), p));
+            case HISTOGRAM -> series(metric.getHistogramData().getPoints()).forEach(s -> histogram(out, family.name(), s));
             case EXPONENTIAL_HISTOGRAM, SUMMARY -> {
                 // left out by families()
             }
@@ -147,55 +172,49 @@ final class PrometheusText {
     }
 
     private static void values(StringBuilder out, String name, Collection<? extends PointData> points) {
-        for (PointData point : sorted(points)) {
-            String value = switch (point) {
+        for (Series series : series(points)) {
+            String value = switch (series.point()) {
                 case LongPointData p -> Long.toString(p.getValue());
                 case DoublePointData p -> number(p.getValue());
-                default -> throw new IllegalStateException("a sum or gauge point of type " + point.getClass());
+                default -> throw new IllegalStateException("a sum or gauge point of type " + series.point().getClass());
             };
-            out.append(name).append(labels(point.getAttributes(), Optional.empty())).append(' ').append(value).append('\n');
+            sample(out, name, series.labels(), value);
         }
     }
 
     /** Buckets cumulative, as the format wants (the SDK counts each bucket on its own). */
-    private static void histogram(StringBuilder out, String name, HistogramPointData point) {
+    private static void histogram(StringBuilder out, String name, Series series) {
+        HistogramPointData point = (HistogramPointData) series.point();
         List<Double> bounds = point.getBoundaries();
         List<Long> counts = point.getCounts();
+        String labels = series.labels().isEmpty() ? "" : series.labels() + ",";
         long cumulative = 0;
         for (int i = 0; i < bounds.size(); i++) {
             cumulative += counts.get(i);
-            bucket(out, name, point.getAttributes(), number(bounds.get(i)), cumulative);
+            sample(out, name + "_bucket", labels + "le=\"" + number(bounds.get(i)) + "\"", Long.toString(cumulative));
         }
-        bucket(out, name, point.getAttributes(), "+Inf", point.getCount());
-        String labels = labels(point.getAttributes(), Optional.empty());
-        out.append(name).append("_sum").append(labels).append(' ').append(number(point.getSum())).append('\n');
-        out.append(name).append("_count").append(labels).append(' ').append(point.getCount()).append('\n');
+        sample(out, name + "_bucket", labels + "le=\"+Inf\"", Long.toString(point.getCount()));
+        sample(out, name + "_sum", series.labels(), number(point.getSum()));
+        sample(out, name + "_count", series.labels(), Long.toString(point.getCount()));
     }
 
-    private static void bucket(StringBuilder out, String name, Attributes attributes, String le, long count) {
-        out.append(name).append("_bucket").append(labels(attributes, Optional.of(le))).append(' ').append(count).append('\n');
-    }
-
-    /** Points in the order of their labels, so that a scrape's output does not depend on the SDK's map order. */
-    private static <P extends PointData> List<P> sorted(Collection<P> points) {
-        return points.stream().sorted(Comparator.comparing(p -> labels(p.getAttributes(), Optional.empty()))).toList();
+    private static void sample(StringBuilder out, String name, String labels, String value) {
+        out.append(name);
+        if (!labels.isEmpty()) out.append('{').append(labels).append('}');
+        out.append(' ').append(value).append('\n');
     }
 
     /**
-     * {@code {a="x",b="y"}} sorted by name (empty when there are none), then {@code le}. Two keys
-     * that sanitise to one label name give one label, their values joined with {@code ;} in key
-     * order (the specification's rule).
+     * {@code a="x",b="y"}, sorted by name. Two keys that sanitise to one label name give one label,
+     * their values joined with {@code ;} in key order (the specification's rule).
      */
-    private static String labels(Attributes attributes, Optional<String> le) {
+    private static String labels(Attributes attributes) {
+        if (attributes.isEmpty()) return "";
         Map<String, String> labels = new TreeMap<>();
-        attributes.asMap().entrySet().stream().sorted(Comparator.comparing(e -> e.getKey().getKey())).forEach(e ->
-                labels.merge(sanitize(e.getKey().getKey()), String.valueOf(e.getValue()), (a, b) -> a + ";" + b));
-        if (labels.isEmpty() && le.isEmpty()) return "";
-        StringBuilder text = new StringBuilder("{");
+        attributes.forEach((key, value) -> labels.merge(sanitize(key.getKey()), String.valueOf(value), (a, b) -> a + ";" + b));
+        StringBuilder text = new StringBuilder();
         labels.forEach((name, value) -> text.append(name).append("=\"").append(escapeLabel(value)).append("\","));
-        le.ifPresent(bound -> text.append("le=\"").append(bound).append("\","));
-        text.setCharAt(text.length() - 1, '}');
-        return text.toString();
+        return text.substring(0, text.length() - 1);
     }
 
     /** A float as Prometheus reads it: plain decimals in the usual range ({@code 0.00005}, {@code 10}), else Java's form. */

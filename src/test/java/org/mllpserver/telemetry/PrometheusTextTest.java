@@ -196,6 +196,34 @@ class PrometheusTextTest {
         assertEquals("ORU", MessageTypes.name(MessageTypes.index("ORU&R01")), "any separator ends MSH-9.1");
     }
 
+    @Test
+    void namesNumbersAndEscapesFollowTheFormat() {
+        assertEquals("mllp_server_messages", PrometheusText.sanitize("mllp.server.messages"));
+        assertEquals("a_b_c", PrometheusText.sanitize("a.b-c"));
+        assertEquals("a_b", PrometheusText.sanitize("a__b"));
+        assertEquals("_9lives", PrometheusText.sanitize("9lives"));
+        assertEquals("jvm_memory_used", PrometheusText.sanitize("jvm_memory_used"));
+        assertEquals("0.00005", PrometheusText.number(0.00005));
+        assertEquals("10", PrometheusText.number(10.0));
+        assertEquals("0", PrometheusText.number(0.0));
+        assertEquals("-2.5", PrometheusText.number(-2.5));
+        assertEquals("1.0E20", PrometheusText.number(1e20));
+        assertEquals("+Inf", PrometheusText.number(Double.POSITIVE_INFINITY));
+        assertEquals("-Inf", PrometheusText.number(Double.NEGATIVE_INFINITY));
+        assertEquals("NaN", PrometheusText.number(Double.NaN));
+        assertEquals("a\\\\\\\"b\\nc", PrometheusText.escapeLabel("a\\\"b\nc"), "backslash, quote, line feed");
+        assertEquals("x\\\\y\\n\"", PrometheusText.escapeHelp("x\\y\n\""));
+    }
+
+    @Test
+    void keysThatBecomeOneLabelShareIt() {
+        telemetry.close();
+        TelemetrySettings settings = TelemetrySettings.fromEnvironment(Map.of("OTEL_RESOURCE_ATTRIBUTES", "a.b=1,a_b=2"));
+        telemetry = new Telemetry(settings, RULES, gauges, CLOCK);
+        Exposition text = Exposition.parse(telemetry.prometheusText());
+        assertEquals("1;2", text.family("target_info").samples().getFirst().labels().get("a_b"));
+    }
+
     private static void assertNoSenderText(String text) {
         assertFalse(text.contains(Facts.CONTROL_ID_PREFIX), "no MSH-10 in metrics");
         assertFalse(text.contains("203.0.113.77"), "no peer address in metrics");
