@@ -10,7 +10,8 @@ import java.util.Optional;
  * implements this over the journal, the delivery service, the dead letter index and the TLS
  * material). Read only when metrics are collected (a scrape of {@code /metrics} or an OTLP
  * export), on the collecting thread, so each method must be cheap and safe to call from any
- * thread; it must not block on I/O.
+ * thread; it must not block on I/O and must not throw (the SDK would log it and drop that whole
+ * instrument's values for the collection).
  */
 public interface Gauges {
 

@@ -15,7 +15,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
-import java.util.LinkedHashMap;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,8 +35,8 @@ import java.util.function.ToLongFunction;
  * ever becomes an attribute. Every attribute set is built here, once: recording a fact allocates
  * nothing beyond what the SDK does.
  *
- * <p>Thread-safe; every method returns at once and never throws for any input (the
- * {@link Events} contract).
+ * <p>Thread-safe; every method returns at once and never throws, whatever the names and codes it
+ * is given, null included (the {@link Events} contract).
  */
 final class ServerMetrics implements Events {
 
@@ -143,10 +144,11 @@ final class ServerMetrics implements Events {
         return byOrdinal;
     }
 
+    /** A HashMap (wrapped): its get answers null for a null name, where Map.copyOf's would throw. */
     private static <T> Map<String, T> byName(Collection<String> names, Function<String, T> value) {
-        Map<String, T> map = new LinkedHashMap<>();
+        Map<String, T> map = new HashMap<>();
         for (String name : names) map.put(name, value.apply(name));
-        return Map.copyOf(map);
+        return Collections.unmodifiableMap(map);
     }
 
     static String lower(Enum<?> value) {
@@ -201,7 +203,8 @@ final class ServerMetrics implements Events {
         if (event.outcome() == FrameOutcome.DUPLICATE) duplicates.add(1);
     }
 
-    private static int ackIndex(String ackCode) {
+    /** The index of {@code ackCode} in {@link #ACK_CODES}: a switch, so that no lookup allocates. */
+    static int ackIndex(String ackCode) {
         return switch (ackCode) {
             case "AA" -> 0;
             case "AR" -> 1;
@@ -222,7 +225,7 @@ final class ServerMetrics implements Events {
     @Override
     public void rulesEvaluated(long nanos, List<String> failedRules) {
         rulesDuration.record(seconds(nanos));
-        if (failedRules.isEmpty()) return;
+        if (failedRules == null || failedRules.isEmpty()) return; // the usual case: not even an iterator
         for (String rule : failedRules) {
             Attributes attributes = ruleAttributes.get(rule);
             if (attributes != null) ruleFailures.add(1, attributes);
@@ -232,7 +235,7 @@ final class ServerMetrics implements Events {
     @Override
     public void connectionOpened(String listener, ConnectionOutcome outcome) {
         int index = listenerIndex(listener);
-        if (index < 0) return;
+        if (index < 0 || outcome == null) return;
         connectionsOpened.add(1, openedAttributes[index][outcome.ordinal()]);
         if (outcome == ConnectionOutcome.ACCEPTED) connectionsActive.add(1, listenerAttributes[index]);
         // A tls connection is reported ACCEPTED once its handshake completed, TLS_FAILED when it did not
@@ -264,7 +267,7 @@ final class ServerMetrics implements Events {
     @Override
     public void delivery(Delivery event) {
         Attributes[] attempts = attemptAttributes.get(event.connector());
-        if (attempts == null) return;
+        if (attempts == null || event.outcome() == null) return;
         deliveryAttempts.add(1, attempts[event.outcome().ordinal()]);
         deliveryDuration.record(seconds(event.nanos()), connectorAttributes.get(event.connector()));
     }

@@ -91,7 +91,7 @@ public final class Telemetry implements Events, AutoCloseable {
             this.server = new ServerMetrics(meter, List.copyOf(ruleNames), gauges, clock);
             this.jvm = new JvmMetrics(meter);
         } catch (RuntimeException | Error e) {
-            provider.shutdown(); // the exporting reader's thread would otherwise outlive the failed start
+            shutDown(); // the exporting reader's thread would otherwise outlive the failed start
             throw e;
         }
     }
@@ -141,6 +141,11 @@ public final class Telemetry implements Events, AutoCloseable {
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
         jvm.close();
+        shutDown();
+    }
+
+    /** Ends the meter provider: at once without an endpoint, else within {@link #CLOSE_DEADLINE}. */
+    private void shutDown() {
         if (!exporting) {
             provider.shutdown(); // only the pull reader: nothing to send, returns at once
             return;

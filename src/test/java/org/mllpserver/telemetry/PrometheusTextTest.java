@@ -8,6 +8,7 @@ import org.mllpserver.events.Events.FrameOutcome;
 
 import java.time.Clock;
 import java.time.ZoneOffset;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -181,6 +182,35 @@ class PrometheusTextTest {
         telemetry.frameAnswered(Facts.frame(FrameOutcome.ACCEPTED, "AA", "ADT", 1));
         Exposition text = Exposition.parse(telemetry.prometheusText());
         assertEquals(Set.of("target_info"), text.families().keySet());
+    }
+
+    @Test
+    void ackCodesIndexTheirList() {
+        for (int i = 0; i < ServerMetrics.ACK_CODES.size(); i++) {
+            assertEquals(i, ServerMetrics.ackIndex(ServerMetrics.ACK_CODES.get(i)), ServerMetrics.ACK_CODES.get(i));
+        }
+        assertEquals(ServerMetrics.ACK_CODES.indexOf("other"), ServerMetrics.ackIndex(null));
+        assertEquals(ServerMetrics.ACK_CODES.indexOf("other"), ServerMetrics.ackIndex("aa"));
+    }
+
+    @Test
+    void nullAndUnknownNamesAreDroppedNeverThrown() {
+        telemetry.frameAnswered(Facts.frame(null, null, null, 1));
+        telemetry.connectionOpened(null, ConnectionOutcome.ACCEPTED);
+        telemetry.connectionOpened("plain", null);
+        telemetry.connectionClosed(null);
+        telemetry.rulesEvaluated(-5, null);
+        telemetry.rulesEvaluated(1_000, Arrays.asList("require-pid", null));
+        telemetry.delivery(Facts.delivery(null, DeliveryOutcome.DELIVERED, 1));
+        telemetry.delivery(Facts.delivery("ehr", null, 1));
+        telemetry.ackWritten(null, -1);
+        Exposition text = Exposition.parse(telemetry.prometheusText());
+        assertEquals(1, text.valueOf("mllp_server_messages_total", Map.of("ack_code", "other", "msg_type", "other")), 0);
+        assertEquals(1, text.valueOf("mllp_rules_failures_total", Map.of("rule", "require-pid")), 0);
+        assertEquals(0.000001, text.valueOf("mllp_rules_evaluation_duration_seconds_sum", Map.of()), 1e-12, "a negative time counts as 0");
+        assertEquals(1, text.valueOf("mllp_server_ack_duration_seconds_bucket", Map.of("le", "0.00005")), 0);
+        assertFalse(text.families().containsKey("mllp_server_connections_opened_total"));
+        assertEquals(0, text.valueOf("mllp_delivery_attempts_total", Map.of("connector", "ehr", "outcome", "delivered")), 0);
     }
 
     @Test
