@@ -34,7 +34,8 @@ import static java.lang.System.Logger.Level.WARNING;
  *
  * <p>Instrument names and attributes are listed in {@link ServerMetrics} and {@link JvmMetrics};
  * every attribute value comes from a fixed set or from configuration, never from a message or a
- * peer.
+ * peer. When exporting, the SDK's periodic reader adds its own collection time
+ * ({@code otel.sdk.metric_reader.collection.duration}); the exporter's own metrics are off.
  *
  * <p><b>Threading.</b> The {@link Events} methods are called on the server's threads
  * (connections, the journal flusher, dispatchers); each returns at once, takes no lock and
@@ -53,6 +54,8 @@ public final class Telemetry implements Events, AutoCloseable {
      * must not hold up the server's exit, and the points it would get are at most one interval old.
      */
     public static final Duration CLOSE_DEADLINE = Duration.ofSeconds(5);
+    /** One export's HTTP timeout, at most (OTEL_EXPORTER_OTLP_TIMEOUT's default); shorter when the interval is. */
+    static final Duration EXPORT_TIMEOUT = Duration.ofSeconds(10);
     /** The instrumentation scope every instrument here belongs to. */
     static final String SCOPE = "org.mllpserver";
     static final AttributeKey<String> SERVICE_NAME = AttributeKey.stringKey("service.name");
@@ -104,9 +107,18 @@ public final class Telemetry implements Events, AutoCloseable {
         return Resource.getDefault().merge(Resource.create(attributes.build()));
     }
 
+    /**
+     * Exports are cumulative: each carries every total so far, so one that fails is made good by
+     * the next. Hence no retries (they would only pile up behind a collector that is down, and
+     * hold up close), and no export may take longer than the interval, after which the next one
+     * carries the same totals and more.
+     */
     private static MetricReader exportingReader(TelemetrySettings settings, URI endpoint) {
+        Duration timeout = settings.exportInterval().compareTo(EXPORT_TIMEOUT) < 0 ? settings.exportInterval() : EXPORT_TIMEOUT;
         OtlpHttpMetricExporterBuilder exporter = OtlpHttpMetricExporter.builder()
                 .setEndpoint(endpoint.toString())
+                .setTimeout(timeout)
+                .setRetryPolicy(null)
                 // The exporter's own metrics would otherwise go to GlobalOpenTelemetry: no hidden globals.
                 .setMeterProvider(MeterProvider.noop());
         settings.headers().forEach(exporter::addHeader);

@@ -193,6 +193,25 @@ class OtlpExportTest {
     }
 
     @Test
+    void closeDoesNotRetryACollectorThatIsDown() throws Exception {
+        int refusing;
+        try (ServerSocket bound = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            refusing = bound.getLocalPort(); // closed again: connections to it are refused
+        }
+        TelemetrySettings settings = TelemetrySettings.fromEnvironment(Map.of(
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://127.0.0.1:" + refusing + "/v1/metrics",
+                "OTEL_METRIC_EXPORT_INTERVAL", "300000"));
+        Telemetry telemetry = new Telemetry(settings, Set.of(), new Facts.FixedGauges(), CLOCK);
+        feed(telemetry);
+        long start = System.nanoTime();
+        telemetry.close();
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        System.out.println("OtlpExportTest: close with a refusing collector took " + millis + " ms");
+        // The SDK's default retry policy would back off 1 + 1.5 + 2.25 s... and meet the deadline.
+        assertTrue(millis < 2000, "close took " + millis + " ms");
+    }
+
+    @Test
     void closeIsBoundedWhenTheCollectorDoesNotAnswer() throws Exception {
         // Connections are accepted by the kernel (the backlog) and never answered.
         silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
