@@ -30,6 +30,8 @@ import org.mllpserver.mllp.ListenAddress;
 import org.mllpserver.mllp.MllpListener;
 import org.mllpserver.mllp.SocketUpgrade;
 import org.mllpserver.rules.RuleSet;
+import org.mllpserver.telemetry.Gauges;
+import org.mllpserver.telemetry.Telemetry;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -97,12 +99,14 @@ public final class Server {
     /** Why the server is not ready (starting, stopping), or null once it is: what /readyz reports first. */
     private final AtomicReference<String> notReady;
     private final LogBuffer logs;
+    private final Telemetry telemetry;
 
     private Server(ServerConfig config, List<MllpListener> listeners, java.util.Optional<TlsAcceptor> tls, Journal journal,
                    DuplicateIndex duplicates,
                    ScheduledExecutorService housekeeping, IntakeStats intakeStats, DeliveryService delivery,
                    DeadLetterQueue deadLetters, java.util.Optional<ControlServer> control, Liveness liveness,
-                   java.util.Optional<AdminServer> admin, Checkpoints checkpoints, AtomicReference<String> notReady, LogBuffer logs) {
+                   java.util.Optional<AdminServer> admin, Checkpoints checkpoints, AtomicReference<String> notReady, LogBuffer logs,
+                   Telemetry telemetry) {
         this.config = config;
         this.listeners = listeners;
         this.tls = tls;
@@ -118,6 +122,7 @@ public final class Server {
         this.checkpoints = checkpoints;
         this.notReady = notReady;
         this.logs = logs;
+        this.telemetry = telemetry;
     }
 
     /** Builds and starts the server; returns once the listener accepts connections. */
@@ -151,7 +156,10 @@ public final class Server {
         DuplicateIndex duplicates = new DuplicateIndex(config.dedupWindow(), clock, config.dedupMaxEntries());
         DeadLetterIndex deadLetterIndex = new DeadLetterIndex();
         Checkpoints checkpoints = new Checkpoints(dataDir, duplicates, deadLetterIndex);
-        Events events = Events.NONE; // metrics and the audit trail listen here
+        LateGauges gauges = new LateGauges(config.routing().connectors().stream().map(Routing.Connector::name).toList());
+        Telemetry telemetry = new Telemetry(config.telemetry(), config.routing().rules().stream().map(RuleSet.Named::name).toList(), gauges, clock);
+        undo.add("metrics", telemetry::close);
+        Events events = telemetry; // the metrics, and (next) the audit trail, listen here
         Journal journal = openJournal(config, clock, channels, checkpoints, duplicates, deadLetterIndex, events);
         undo.add("the journal", journal::close);
 
@@ -188,8 +196,9 @@ public final class Server {
         List<MllpListener> listeners = listeners(config, intake, tls, shared, undo);
         Liveness liveness = new Liveness(listeners, journal, delivery);
         AtomicReference<String> notReady = new AtomicReference<>("starting");
+        gauges.bind(journal, delivery, deadLetterIndex, tls);
         AdminBackend backend = new AdminBackend(new AdminBackend.Parts(listeners, journal, delivery, deadLetters, shared.frames(), tls,
-                liveness, logs), () -> readiness(notReady, liveness), () -> "", query -> List.of(), () -> null, events, clock);
+                liveness, logs), () -> readiness(notReady, liveness), telemetry::prometheusText, query -> List.of(), () -> null, events, clock);
         java.util.Optional<AdminServer> admin = admin(config, backend, clock);
         admin.ifPresent(a -> undo.add("the admin listener", a::close));
 
@@ -211,7 +220,7 @@ public final class Server {
         LOG.log(INFO, "ready in {0} ms (journal read {1})", String.valueOf((System.nanoTime() - started) / 1_000_000),
                 journal.openedFromCheckpoint() ? "from its checkpoint on" : "whole");
         return new Server(config, listeners, tls, journal, duplicates, housekeeping, intakeStats, delivery, deadLetters, control,
-                liveness, admin, checkpoints, notReady, logs);
+                liveness, admin, checkpoints, notReady, logs, telemetry);
     }
 
     /**
@@ -525,6 +534,7 @@ public final class Server {
         } catch (IOException e) {
             LOG.log(ERROR, "closing the journal failed (every acknowledged message had been forced already): " + e);
         }
+        telemetry.close(); // after everything durable: one last export, bounded
         LOG.log(INFO, "stopped ({0} connection(s) had to be closed at the end of the drain)", String.valueOf(forced));
         detachLogBuffer(logs);
     }
@@ -543,5 +553,67 @@ public final class Server {
     /** The recent log lines. */
     public LogBuffer logs() {
         return logs;
+    }
+
+    /** The metrics (what /metrics serves). */
+    public Telemetry telemetry() {
+        return telemetry;
+    }
+
+    /**
+     * The metrics' gauges, read from parts made after the metrics themselves (which listen to
+     * events from the start): zero until {@link #bind} runs, just after those parts exist.
+     */
+    private static final class LateGauges implements Gauges {
+        private final List<String> connectors;
+        private volatile Journal journal;
+        private volatile DeliveryService delivery;
+        private volatile DeadLetterIndex deadLetters;
+        private volatile java.util.Optional<TlsAcceptor> tls = java.util.Optional.empty();
+
+        LateGauges(List<String> connectors) {
+            this.connectors = List.copyOf(connectors);
+        }
+
+        void bind(Journal journal, DeliveryService delivery, DeadLetterIndex deadLetters, java.util.Optional<TlsAcceptor> tls) {
+            this.deadLetters = deadLetters;
+            this.delivery = delivery;
+            this.tls = tls;
+            this.journal = journal;
+        }
+
+        @Override
+        public long journalBytes() {
+            Journal j = journal;
+            return j == null ? 0 : j.end() - j.begin();
+        }
+
+        @Override
+        public List<String> connectors() {
+            return connectors;
+        }
+
+        @Override
+        public long backlog(String connector) {
+            DeliveryService d = delivery;
+            return d == null ? 0 : d.backlogRecords(connector);
+        }
+
+        @Override
+        public Duration lag(String connector) {
+            DeliveryService d = delivery;
+            return d == null ? Duration.ZERO : d.lag(connector, java.time.Instant.now());
+        }
+
+        @Override
+        public long openDeadLetters(String connector) {
+            DeadLetterIndex index = deadLetters;
+            return index == null ? 0 : index.openFor(connector);
+        }
+
+        @Override
+        public java.util.Optional<java.time.Instant> certificateNotAfter() {
+            return tls.map(t -> t.material().chain().getFirst().getNotAfter().toInstant());
+        }
     }
 }

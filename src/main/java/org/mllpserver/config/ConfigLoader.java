@@ -10,6 +10,7 @@ import org.mllpserver.mllp.ListenAddress;
 import org.mllpserver.mllp.MllpListener;
 import org.mllpserver.delivery.RetryPolicy;
 import org.mllpserver.rules.RuleSet;
+import org.mllpserver.telemetry.TelemetrySettings;
 import org.mllpserver.tls.PeerIdentity;
 import org.mllpserver.tls.TlsException;
 import org.mllpserver.tls.TlsMaterial;
@@ -167,8 +168,9 @@ public final class ConfigLoader {
         RetryPolicy retry = retryDefaults();
         Routing routing = new RoutingLoader(problems).load(env, read(Variable.CONFIG_FILE, String::strip), retry);
         Optional<TlsSettings> tls = tls();
+        TelemetrySettings telemetry = telemetry();
         return new ServerConfig(dataDir, listen, limits, inflight, admin, adminToken, logBufferLines, drain, reader, acks, intake, journal, dedupWindow,
-                dedupMaxEntries, checkpointInterval, routing, ruleLimits, tls, logging);
+                dedupMaxEntries, checkpointInterval, routing, ruleLimits, tls, logging, telemetry);
     }
 
     /** TLS when TLS_CERT_FILE and TLS_KEY_FILE are set (the files are read when the configuration is prepared). */
@@ -246,6 +248,16 @@ public final class ConfigLoader {
         String raw = env.get(Variable.ADMIN_ADDR.name());
         if (raw != null && (raw.isBlank() || raw.strip().equalsIgnoreCase("off"))) return Optional.empty();
         return Optional.of(read(Variable.ADMIN_ADDR, ListenAddress::parse));
+    }
+
+    /** The standard OTEL_* variables (only those for metrics export); every bad one listed. */
+    private TelemetrySettings telemetry() {
+        try {
+            return TelemetrySettings.fromEnvironment(env);
+        } catch (TelemetrySettings.Invalid e) {
+            problems.addAll(e.problems());
+            return TelemetrySettings.defaults();
+        }
     }
 
     private RetryPolicy retryDefaults() {

@@ -34,5 +34,6 @@ public record ServerConfig(
         Routing routing,
         org.mllpserver.rules.RuleSet.Limits ruleLimits,
         java.util.Optional<TlsSettings> tls,
-        LogSettings logging) {
+        LogSettings logging,
+        org.mllpserver.telemetry.TelemetrySettings telemetry) {
 }

@@ -176,6 +176,13 @@ public final class DeadLetterIndex {
         return live;
     }
 
+    /** Open dead letters of {@code connector} (a walk over them all: for metrics, not per message). */
+    public synchronized long openFor(String connector) {
+        long n = 0;
+        for (int i = head; i < used; i++) if (entries[i] != null && entries[i].connector().equals(connector)) n++;
+        return n;
+    }
+
     /** The lowest journal position an open dead letter holds (retention keeps its segment); MAX_VALUE when none. */
     public synchronized long oldestPosition() {
         while (head < used && entries[head] == null) head++;

@@ -156,6 +156,22 @@ public final class DeliveryService {
         return r == null ? 0 : Math.max(0, journal.end() - Math.max(r.stats().cursor(), r.stats().caughtUpTo()));
     }
 
+    /**
+     * Records in the journal the connector has yet to pass (addressed to it or not): exact once
+     * its dispatcher has caught up once since start (the journal's records since then, less those
+     * it passed); before that, estimated from the bytes behind at the journal's mean record size.
+     */
+    public long backlogRecords(String connector) {
+        Running r = running.get(connector);
+        if (r == null) return 0;
+        DispatcherStats s = r.stats();
+        long base = s.journalRecordsWhenCaughtUp.get();
+        if (base >= 0) return Math.max(0, (journal.endAndRecords().records() - base) - (s.passed.get() - s.passedWhenCaughtUp.get()));
+        long records = journal.stats().records();
+        long meanBytes = records == 0 ? 1024 : Math.max(1, journal.stats().bytes() / records);
+        return backlogBytes(connector) / meanBytes;
+    }
+
     /** How old the oldest record the connector has yet to deliver is: zero when it has caught up. */
     public Duration lag(String connector, java.time.Instant now) {
         Running r = running.get(connector);

@@ -157,10 +157,13 @@ final class Dispatcher implements Runnable {
         try (JournalTail tail = new JournalTail(journalDirectory, cursor)) {
             stats.status.set(new DispatcherStats.Status(DispatcherStats.State.RUNNING, clock.instant(), ""));
             while (!stopping) {
-                long end = journal.end();
+                Journal.EndAndRecords now = journal.endAndRecords();
+                long end = now.end();
                 List<JournalReader.Entry> entries = tail.read(end, READ_BATCH, READ_BYTES);
                 if (entries.isEmpty()) {
                     stats.caughtUpTo.set(end);
+                    stats.passedWhenCaughtUp.set(stats.passed.get());
+                    stats.journalRecordsWhenCaughtUp.set(now.records());
                     stats.oldestUndeliveredMillis.set(0); // caught up: nothing waits
                     saveCursor(false);
                     journal.awaitEndBeyond(end, IDLE_WAIT_NANOS);
@@ -305,6 +308,7 @@ final class Dispatcher implements Runnable {
 
     /** The record at {@code position} is done: the next read starts after it. */
     private void advance(long position) {
+        stats.passed.incrementAndGet();
         cursor = position + 1;
         stats.cursor.set(cursor);
         sinceSave++;

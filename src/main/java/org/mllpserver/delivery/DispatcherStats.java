@@ -11,6 +11,11 @@ public final class DispatcherStats {
     final AtomicLong cursor = new AtomicLong();
     final AtomicLong savedCursor = new AtomicLong();
     final AtomicLong caughtUpTo = new AtomicLong();
+    /** Records the dispatcher has passed (delivered, dead-lettered, or not addressed to it), since it started. */
+    final AtomicLong passed = new AtomicLong();
+    /** At the last time it caught up: the journal's records appended since open, and {@link #passed}; -1 before it first caught up. */
+    final AtomicLong journalRecordsWhenCaughtUp = new AtomicLong(-1);
+    final AtomicLong passedWhenCaughtUp = new AtomicLong();
     /** When the record at the head of the queue (being delivered, or retried) was received; 0 when none waits. */
     final AtomicLong oldestUndeliveredMillis = new AtomicLong();
     final AtomicReference<String> lastError = new AtomicReference<>("");

@@ -105,6 +105,7 @@ public final class Journal implements AutoCloseable {
     private final ArrayDeque<Pending> queue = new ArrayDeque<>(); // guarded by lock
     private final List<SegmentFile> segments;                      // guarded by lock; the last is active
     private long queuedBytes;                                      // guarded by lock
+    private long recordsAppended;                                  // guarded by lock: records forced since open
     private boolean closed;                                        // guarded by lock
 
     // Flusher thread only:
@@ -352,6 +353,18 @@ public final class Journal implements AutoCloseable {
         lock.lock();
         try {
             return segments.getFirst().base;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The journal's end and how many records were forced since it was opened, as of one moment. */
+    public record EndAndRecords(long end, long records) {}
+
+    public EndAndRecords endAndRecords() {
+        lock.lock();
+        try {
+            return new EndAndRecords(segments.getLast().end(), recordsAppended);
         } finally {
             lock.unlock();
         }
@@ -645,6 +658,7 @@ public final class Journal implements AutoCloseable {
         try {
             segment.size += buffer.limit();
             segment.newestBatchMillis = writtenAt;
+            recordsAppended += batch.size();
             grown.signalAll();
         } finally {
             lock.unlock();

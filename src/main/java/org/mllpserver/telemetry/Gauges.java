@@ -21,7 +21,10 @@ public interface Gauges {
     /** The configured connectors' names. Read once, when {@link Telemetry} is built: no other connector is ever reported. */
     List<String> connectors();
 
-    /** Records addressed to {@code connector} that are neither delivered nor dead letters yet. */
+    /**
+     * Records in the journal that {@code connector} has yet to pass (deliver, dead-letter, or
+     * step over when not addressed to it).
+     */
     long backlog(String connector);
 
     /** How long the oldest record addressed to {@code connector} and not delivered yet has waited; zero when none waits. */
