@@ -88,7 +88,7 @@ final class ControlServer implements AutoCloseable {
                 server.close();
                 throw e;
             }
-            LOG.log(INFO, "control socket {0} (./run.sh dlq ...)", path);
+            LOG.log(INFO, "control socket {0} (./run.sh dlq, ./run.sh logs)", path);
             return java.util.Optional.of(new ControlServer(path, server, handler));
         } catch (IOException | RuntimeException e) {
             LOG.log(WARNING, "no control socket at {0} ({1}): ./run.sh dlq works only while the server is stopped", path, e.toString());

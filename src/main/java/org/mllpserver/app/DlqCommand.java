@@ -12,14 +12,7 @@ import org.mllpserver.journal.JournalLockedException;
 import org.mllpserver.journal.RecordIds;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -51,29 +44,12 @@ final class DlqCommand {
         Path socket = ControlServer.socketPath(dataDir);
         if (Files.exists(socket)) {
             try {
-                return remote(socket, request, out);
+                return ControlClient.request(socket, request, out);
             } catch (IOException e) {
                 // a socket file without a server: a stale one; fall through to the journal itself
             }
         }
         return local(config, request, out, err);
-    }
-
-    private static int remote(Path socket, String[] request, PrintStream out) throws IOException {
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            ByteBuffer line = ByteBuffer.wrap((String.join("\t", request) + "\n").getBytes(StandardCharsets.UTF_8));
-            while (line.hasRemaining()) channel.write(line);
-            InputStream in = Channels.newInputStream(channel);
-            // Streamed line by line; the last line is the exit code.
-            java.io.BufferedReader reader = new java.io.BufferedReader(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));
-            String previous = null;
-            for (String received; (received = reader.readLine()) != null; previous = received) {
-                if (previous != null) out.println(previous);
-            }
-            if (previous == null || !previous.startsWith("exit ")) throw new IOException("the server's answer was cut short");
-            return Integer.parseInt(previous.substring(5).strip());
-        }
     }
 
     private static int local(ServerConfig config, String[] request, PrintStream out, PrintStream err) {

@@ -59,6 +59,7 @@ public final class Main {
             case "journal" -> JournalCommand.run(rest, env, out, err);
             case "check" -> CheckCommand.run(rest, env, out, err);
             case "dlq" -> DlqCommand.run(rest, env, out, err);
+            case "logs" -> LogsCommand.run(rest, env, out, err);
             case "help", "--help", "-h" -> {
                 usage(out);
                 yield EXIT_OK;
@@ -169,6 +170,8 @@ public final class Main {
                   journal show ID [--raw]     a record's message (ID: record id or position)
                   dlq list | show ID [--raw] | replay ID|--all [--to CONNECTOR] | purge ID|--all | status
                                         dead letters, also while the server runs
+                  logs [--level L] [--lines N] [--follow]
+                                        the running server's recent log lines (LOG_BUFFER_LINES)
                   check [--messages DIR]      load the configuration and compile every rule and filter (exit 0 or 2);
                                         with --messages, a table of each message against each rule and connector
                   test                  run the whole test suite (run.sh only)

@@ -188,7 +188,9 @@ public final class Server {
                 connectors.stream().map(c -> new DeliveryService.Route(c.name(), c.settings(), c.retry())).toList(),
                 Connectors::create, journal, dataDir.resolve("cursors"), deadLetters, clock, events);
         undo.add("delivery", () -> delivery.stop(Duration.ofSeconds(10))); // dispatchers must not outlive a failed start
-        java.util.Optional<ControlServer> control = ControlServer.start(dataDir, new DeadLetterCommands(deadLetters, delivery, events, clock));
+        java.util.Optional<ControlServer> control = ControlServer.start(dataDir, new ControlCommands(java.util.Map.of(
+                "dlq", new DeadLetterCommands(deadLetters, delivery, events, clock),
+                "logs", new LogCommands(logs))));
         control.ifPresent(c -> undo.add("the control socket", c::close));
 
         java.util.Optional<TlsAcceptor> tls = config.tls().map(t -> new TlsAcceptor(t, prepared.tlsMaterial().orElseThrow(), events, clock));
