@@ -33,8 +33,10 @@ public final class AuditReader {
 
     /**
      * What to find. Times compare with each record's {@code time}; {@code controlId} with MSH-10
-     * exactly. {@code newestFirst} returns the newest {@code limit} matches, newest first; otherwise
-     * the oldest, oldest first.
+     * exactly. {@code newestFirst} returns the last {@code limit} matches recorded, last first;
+     * otherwise the first, first first. "Recorded" is the chain's order (sequence numbers), which
+     * follows time closely but not exactly (events from many threads; recovered frames keep the
+     * time they were received).
      */
     public record Query(Optional<Instant> since, Optional<Instant> until, Optional<String> controlId, Optional<AuditKind> kind,
                         int limit, boolean newestFirst) {
