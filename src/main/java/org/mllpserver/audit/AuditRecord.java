@@ -105,6 +105,25 @@ public record AuditRecord(long seq, Sha256 prevHash, long batch, AuditEvent even
         return new AuditEvent(kind, time, flags == 1, sender, header, stored, payload, answer, delivery, operator, segment, in.text());
     }
 
+    /** What recovery needs of a record: its kind, the journal record it names and that record's position. */
+    record StoredFacts(AuditKind kind, java.util.Optional<java.util.UUID> recordId, long position) {}
+
+    /**
+     * The kind, record id and journal position of a body, without decoding the rest or hashing it
+     * (recovery reads hundreds of thousands of records at start). Throws as {@link #decode} does.
+     */
+    static StoredFacts storedFacts(ByteBuffer body) {
+        Binary.Reader in = new Binary.Reader(body.slice());
+        int version = in.u8();
+        if (version != VERSION) throw new IllegalArgumentException("record version " + version + " is not known");
+        in.skip(8 + Sha256.BYTES + 8);
+        int code = in.u8();
+        AuditKind kind = AuditKind.ofCode((byte) code).orElseThrow(() -> new IllegalArgumentException("unknown kind " + code));
+        in.skip(1 + 8);
+        for (int i = 0; i < 6; i++) in.skipText(); // peer, tls identity, MSH-3, -4, -9, -10
+        return new StoredFacts(kind, in.uuid(), in.i64());
+    }
+
     /** The sequence number a body declares, read without decoding it (the scan's cheap check). */
     static long seqOf(ByteBuffer buffer, int bodyStart) {
         return buffer.getLong(bodyStart + SEQ_OFFSET);

@@ -155,6 +155,17 @@ final class Binary {
             return flag == 1;
         }
 
+        void skip(int bytes) {
+            if (bytes > in.remaining()) throw truncated();
+            in.position(in.position() + bytes);
+        }
+
+        void skipText() {
+            int length = i32();
+            if (length < 0 || length > in.remaining()) throw new IllegalArgumentException("a text of " + length + " bytes runs past the record");
+            in.position(in.position() + length);
+        }
+
         int remaining() {
             return in.remaining();
         }

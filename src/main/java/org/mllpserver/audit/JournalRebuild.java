@@ -125,11 +125,16 @@ final class JournalRebuild {
             long size = channel.size();
             AuditFormat.Header header = AuditFormat.readHeader(channel, firstSeq, size);
             if (header.problem().isPresent()) return damaged(file, header.problem().get());
-            SegmentScan.Outcome outcome = new SegmentScan(channel, size, header.nonce()).scan(AuditFormat.HEADER_BYTES, (record, offset) -> {
-                AuditEvent e = record.event();
-                if (e.kind().leavesJournalRecord() && e.stored().recordId().isPresent()) {
-                    ids.add(e.stored().recordId().get());
-                    highest[0] = Math.max(highest[0], e.stored().position());
+            SegmentScan.Outcome outcome = new SegmentScan(channel, size, header.nonce()).scanBodies(AuditFormat.HEADER_BYTES, (body, offset) -> {
+                AuditRecord.StoredFacts facts;
+                try {
+                    facts = AuditRecord.storedFacts(body);
+                } catch (IllegalArgumentException e) {
+                    throw new SegmentScan.Undecodable(offset, e.getMessage());
+                }
+                if (facts.kind().leavesJournalRecord() && facts.recordId().isPresent()) {
+                    ids.add(facts.recordId().get());
+                    highest[0] = Math.max(highest[0], facts.position());
                 }
                 return true;
             });
