@@ -189,7 +189,7 @@ public final class AuditLog implements Events, AutoCloseable {
     private final AtomicLong notRecorded = new AtomicLong();
 
     // Writer thread only (and close(), after the writer ended):
-    private final ArrayDeque<Entry> taken = new ArrayDeque<>(MAX_WRITE_EVENTS); // taken from the queue, not yet durable, in order
+    private final ArrayList<Entry> taken = new ArrayList<>(MAX_WRITE_EVENTS); // taken from the queue, not yet durable, in order
     private final MessageDigest digest = Sha256.newDigest();
     private final ByteBuffer writeBuffer = ByteBuffer.allocateDirect(MAX_WRITE_BYTES + 2 * (AuditFormat.FRAME_BYTES + AuditRecord.MAX_BODY_BYTES));
     private FileChannel active;
@@ -405,6 +405,7 @@ public final class AuditLog implements Events, AutoCloseable {
      * root's housekeeping (once an hour is plenty).
      */
     public int deleteExpired() throws IOException {
+        if (isClosed()) return 0;
         List<Retention.Expired> expired = Retention.expired(settings.directory(), clock.instant().minus(settings.retention()));
         if (expired.isEmpty()) return 0;
         for (Retention.Expired x : expired) {
@@ -541,7 +542,7 @@ public final class AuditLog implements Events, AutoCloseable {
         int events = bodies.size();
         writeAndForce(bodies);
         busySinceNanos = 0;
-        for (int i = 0; i < events; i++) taken.poll();
+        taken.subList(0, events).clear();
         written.addAndGet(events);
         writes.incrementAndGet();
         if (failuresInARow > 0) LOG.log(INFO, "audit: writing again after {0} failed write(s)", String.valueOf(failuresInARow));
@@ -549,21 +550,24 @@ public final class AuditLog implements Events, AutoCloseable {
         settle(events);
     }
 
-    /** Replaces each taken payload by its hash and size, on this thread: callers never wait for a hash. */
+    /**
+     * Replaces each taken payload by its hash and size, on this thread: callers never wait for a
+     * hash. In place, and its memory accounted as released even if an Error comes midway, so that
+     * nothing taken is lost and the queue's bound stays true.
+     */
     private void hashPayloads() {
         long released = 0;
-        int n = taken.size();
-        for (int i = 0; i < n; i++) {
-            Entry e = taken.poll();
-            if (e.payload() == null) {
-                taken.add(e);
-                continue;
+        try {
+            for (int i = 0; i < taken.size(); i++) {
+                Entry e = taken.get(i);
+                if (e.payload() == null) continue;
+                Sha256 sha = Sha256.hash(digest, e.payload(), 0, e.payload().length);
+                taken.set(i, new Entry(e.event().withPayload(new AuditEvent.Payload(Optional.of(sha), e.payload().length)), null));
+                released += e.payload().length;
             }
-            Sha256 sha = Sha256.hash(digest, e.payload(), 0, e.payload().length);
-            taken.add(new Entry(e.event().withPayload(new AuditEvent.Payload(Optional.of(sha), e.payload().length)), null));
-            released += e.payload().length;
+        } finally {
+            if (released > 0) releasePayload(released);
         }
-        if (released > 0) releasePayload(released);
     }
 
     /** Bodies (chain fields still blank) of the taken events that fit one write, in order; at least one. */
