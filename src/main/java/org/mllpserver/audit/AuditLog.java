@@ -84,18 +84,23 @@ import static java.lang.System.Logger.Level.WARNING;
  *       previous-hash out of place in the last segment, a bad header</td><td>damage or a change
  *       after the record was forced (after a clean close, the seal is such a later write)</td>
  *       <td>refuse to open, naming file, sequence number and what to do</td></tr>
- *   <tr><td>damage in older segments</td><td>not read at open</td><td>{@code audit verify} finds it</td></tr>
+ *   <tr><td>damage in older segments</td><td>not read at open</td><td>{@code audit verify} finds it
+ *       (recovery, which reads the newest segments, logs it and stops reading there)</td></tr>
  *   <tr><td>journal records (MESSAGE, REFUSED_FRAME) from {@code highest audited journal position −
- *       slack} on whose record id no audit record names</td><td>the crash came between the
+ *       slack} on, whose record id no audit record names</td><td>the crash came between the
  *       journal's force (after which AA may have gone out) and the audit's</td><td>{@link
  *       #recoverFromJournal} writes an {@code accepted} or {@code refused} record for each,
- *       marked recovered (the journal does not keep the answer: it says AA/CA, or AE/AR)</td></tr>
+ *       marked recovered, with the time it was received (the journal does not keep the answer:
+ *       AA or CA; AE or AR)</td></tr>
+ *   <tr><td>an empty audit beside a journal that holds records</td><td>a first start with the
+ *       audit, or an audit moved aside after damage</td><td>every record the journal still holds
+ *       is recorded as recovered</td></tr>
  *   <tr><td>a duplicate, a storage failure, a delivery outcome, an operator action, a
- *       configuration load or TLS reload queued but not forced at the crash</td><td>they leave no
- *       journal record (a duplicate and a storage failure are not stored; the others are not
- *       MESSAGE records)</td><td>not recoverable: lost with the last group commit (milliseconds).
- *       A delivery not recorded as delivered is delivered again after a restart (its cursor was
- *       not saved either, unless it was), and recorded then</td></tr>
+ *       configuration load or TLS reload queued but not forced at the crash</td><td>none leaves a
+ *       MESSAGE or REFUSED_FRAME record to rebuild it from (a duplicate and a storage failure are
+ *       not stored at all)</td><td>lost with the last group commit: what was queued in the last
+ *       milliseconds. A delivery whose cursor was not saved before the crash is delivered again
+ *       after the restart and recorded then</td></tr>
  * </table>
  */
 public final class AuditLog implements Events, AutoCloseable {
