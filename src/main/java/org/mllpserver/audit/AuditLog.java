@@ -79,7 +79,8 @@ import static java.lang.System.Logger.Level.WARNING;
  *       sectors may have reached the disk in any order)</td><td>truncate at that record; log it;
  *       write a {@code tail_repaired} record saying what was cut</td></tr>
  *   <tr><td>a last segment with no whole record (shorter than its header, header only)</td><td>a
- *       crash while a segment was started</td><td>delete it; go on in the segment before</td></tr>
+ *       crash while a segment was started</td><td>write its header again; its first write begins
+ *       with the {@code segment_started} that follows the segment before</td></tr>
  *   <tr><td>a bad record followed by a whole record of a later write, a sequence number or
  *       previous-hash out of place in the last segment, a bad header</td><td>damage or a change
  *       after the record was forced (after a clean close, the seal is such a later write)</td>

@@ -4,7 +4,6 @@ import org.mllpserver.journal.ChannelFactory;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
@@ -38,17 +37,21 @@ final class TailRecovery {
         long firstSeq = AuditFormat.firstSeqOf(last).orElseThrow();
         Tail tail = judge(last, firstSeq, true, channels);
         if (tail.nextSeq() > firstSeq) return tail;
-        // The last segment holds no record: a crash while it was being started. Nothing is lost
-        // with it; the writer goes on in the segment before, which a roll left whole.
-        Files.delete(last);
-        AuditFormat.forceDirectory(directory);
-        LOG.log(WARNING, "audit {0}: removed segment {1}, which a crash left without a record", directory, last.getFileName());
+        // The last segment holds no record: a crash while it was being started. Its header is
+        // written again (nothing in it is lost) and the writer starts it with the chain's next
+        // record, which follows the segment before. Not deleted: a deletion is one more durable
+        // step to get right, and the journal's recovery does the same.
         if (files.size() == 1) return create(directory, firstSeq, channels, nonces.getAsLong(), tail.repaired());
         Path previous = files.get(files.size() - 2);
         Tail before = judge(previous, AuditFormat.firstSeqOf(previous).orElseThrow(), false, channels);
-        if (before.nextSeq() == before.firstSeq()) throw damaged(previous, -1, "a closed segment without a single record");
-        return new Tail(before.file(), before.firstSeq(), before.nonce(), before.size(), before.nextSeq(), before.lastHash(),
-                tail.repaired());
+        if (before.nextSeq() != firstSeq) {
+            throw damaged(last, firstSeq, "it is named for sequence number " + firstSeq + ", but the segment before ends at "
+                    + (before.nextSeq() - 1));
+        }
+        Tail started = create(directory, firstSeq, channels, nonces.getAsLong(), tail.repaired());
+        LOG.log(WARNING, "audit {0}: wrote the header of segment {1} again, which a crash left without a record", directory,
+                last.getFileName());
+        return new Tail(started.file(), firstSeq, started.nonce(), started.size(), firstSeq, before.lastHash(), tail.repaired());
     }
 
     /** The tail of this segment (after a repair, if any); its nextSeq is its firstSeq when it holds no whole record. */

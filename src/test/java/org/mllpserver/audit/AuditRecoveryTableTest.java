@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -167,19 +166,27 @@ class AuditRecoveryTableTest {
     }
 
     @Test
-    void aLastSegmentWithoutARecordIsRemovedAndTheOneBeforeGoesOn() throws IOException {
+    void aLastSegmentWithoutARecordIsStartedAgainAfterTheOneBefore() throws IOException {
         Path started = crashed.resolve(AuditFormat.fileName(nextSeq));
         Files.write(started, Arrays.copyOf(AuditFormat.header(nextSeq, 42).array(), AuditFormat.HEADER_BYTES));
         try (AuditLog audit = AuditFixtures.open(crashed, AuditLog.Settings.DEFAULT_SEGMENT_BYTES, clock)) {
-            assertFalse(Files.exists(started));
             assertEquals(nextSeq - 1, audit.head().seq());
             audit.frameAnswered(AuditFixtures.accepted(START, "after", UUID.randomUUID(), 99, new byte[1]));
         }
+        List<AuditFixtures.Located> records = AuditFixtures.located(started);
+        assertEquals(AuditKind.SEGMENT_STARTED, records.getFirst().record().kind());
+        assertEquals(lastHash, records.getFirst().record().prevHash(), "it follows the segment before");
         assertInstanceOf(Verification.Intact.class, AuditReader.verify(crashed));
     }
 
     @Test
-    void aLastSegmentShorterThanItsHeaderIsRemoved() throws IOException {
+    void aLastSegmentWithoutARecordNamedPastTheChainIsRefused() throws IOException {
+        Files.write(crashed.resolve(AuditFormat.fileName(nextSeq + 5)), new byte[0]);
+        assertThrows(AuditDamagedException.class, () -> AuditFixtures.open(crashed, AuditLog.Settings.DEFAULT_SEGMENT_BYTES, clock));
+    }
+
+    @Test
+    void aLastSegmentShorterThanItsHeaderIsStartedAgain() throws IOException {
         Files.write(crashed.resolve(AuditFormat.fileName(nextSeq)), new byte[]{'M', 'L', 'L'});
         Verification.Intact seen = assertInstanceOf(Verification.Intact.class, AuditReader.verify(crashed));
         assertTrue(seen.notes().stream().anyMatch(n -> n.contains("being started")), seen.notes().toString());
