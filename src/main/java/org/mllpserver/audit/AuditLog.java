@@ -4,7 +4,6 @@ import org.mllpserver.events.Events;
 import org.mllpserver.journal.ChannelFactory;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -25,7 +24,6 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import static java.lang.System.Logger.Level.ERROR;
 import static java.lang.System.Logger.Level.INFO;
-import static java.lang.System.Logger.Level.WARNING;
 
 /**
  * The audit trail: one record for every frame answered, every final delivery outcome, every
@@ -60,7 +58,7 @@ import static java.lang.System.Logger.Level.WARNING;
  * <p><b>Threading.</b> The {@link Events} methods may be called by any number of threads and
  * only queue (never I/O, never a throw). One platform thread, the writer, takes what is queued,
  * hashes payloads, writes it as one write, forces once (group commit), then counts it durable.
- * Only the writer touches the active segment. The queue holds at most {@link #MAX_QUEUED_EVENTS}
+ * Only the writer touches the active segment ({@link ChainWriter}). The queue holds at most {@link #MAX_QUEUED_EVENTS}
  * events and {@link #MAX_QUEUED_PAYLOAD_BYTES} of payloads not yet hashed; when it is full, the
  * caller waits (backpressure: a connection's answer waits for the audit rather than the audit
  * dropping its record). A failed write is retried (the record stays queued), so a failing audit
@@ -158,6 +156,8 @@ public final class AuditLog implements Events, AutoCloseable {
     static final int MAX_WRITE_EVENTS = 4_096;
     /** Bytes per write, at most: enough to keep the disk busy, little enough to keep a write short. */
     static final int MAX_WRITE_BYTES = 1 << 20;
+    /** A write's buffer: the most a write holds, with a segment_started and one largest record past the limit. */
+    private static final int WRITE_BUFFER_BYTES = MAX_WRITE_BYTES + 2 * (AuditFormat.FRAME_BYTES + AuditRecord.MAX_BODY_BYTES);
     /** After a failed write, the writer waits this long before it tries again: a full disk is not cured in microseconds. */
     static final Duration RETRY_PAUSE = Duration.ofMillis(250);
     /** Failed writes between two log lines while a disk keeps failing (10 s at RETRY_PAUSE). */
@@ -167,10 +167,8 @@ public final class AuditLog implements Events, AutoCloseable {
 
     private final Settings settings;
     private final Clock clock;
-    private final ChannelFactory channels;
     private final FileChannel lockChannel;
     private final FileLock dirLock;
-    private final SecureRandom nonces;
     private final Thread writer;
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -197,13 +195,7 @@ public final class AuditLog implements Events, AutoCloseable {
     // Writer thread only (and close(), after the writer ended):
     private final ArrayList<Entry> taken = new ArrayList<>(MAX_WRITE_EVENTS); // taken from the queue, not yet durable, in order
     private final MessageDigest digest = Sha256.newDigest();
-    private final ByteBuffer writeBuffer = ByteBuffer.allocateDirect(MAX_WRITE_BYTES + 2 * (AuditFormat.FRAME_BYTES + AuditRecord.MAX_BODY_BYTES));
-    private FileChannel active;
-    private long activeNonce;
-    private long activeSize;
-    private long nextSeq;
-    private Sha256 lastHash;
-    private boolean tailInDoubt;
+    private final ChainWriter chain;
 
     /** One queued event; {@code payload} is the frame's bytes until the writer has hashed them, else null. */
     private record Entry(AuditEvent event, byte[] payload) {
@@ -212,20 +204,13 @@ public final class AuditLog implements Events, AutoCloseable {
         }
     }
 
-    private AuditLog(Settings settings, Clock clock, ChannelFactory channels, FileChannel lockChannel, FileLock dirLock,
-                     SecureRandom nonces, TailRecovery.Tail tail) throws IOException {
+    private AuditLog(Settings settings, Clock clock, FileChannel lockChannel, FileLock dirLock, ChainWriter chain) {
         this.settings = settings;
         this.clock = clock;
-        this.channels = channels;
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
-        this.nonces = nonces;
-        this.active = channels.open(tail.file(), StandardOpenOption.READ, StandardOpenOption.WRITE);
-        this.activeNonce = tail.nonce();
-        this.activeSize = tail.size();
-        this.nextSeq = tail.nextSeq();
-        this.lastHash = tail.lastHash();
-        this.head = new Head(tail.nextSeq() - 1, tail.lastHash());
+        this.chain = chain;
+        this.head = chain.head();
         this.writer = Thread.ofPlatform().name("audit-writer").daemon(false).unstarted(this::writeLoop);
     }
 
@@ -243,7 +228,8 @@ public final class AuditLog implements Events, AutoCloseable {
         try {
             SecureRandom nonces = new SecureRandom();
             TailRecovery.Tail tail = TailRecovery.run(settings.directory(), channels, nonces::nextLong);
-            AuditLog audit = new AuditLog(settings, clock, channels, lockChannel, dirLock, nonces, tail);
+            ChainWriter chain = new ChainWriter(settings, clock, channels, nonces::nextLong, tail, WRITE_BUFFER_BYTES);
+            AuditLog audit = new AuditLog(settings, clock, lockChannel, dirLock, chain);
             tail.repaired().ifPresent(what -> audit.submit(AuditEvent.internal(AuditKind.TAIL_REPAIRED, clock.instant(), what), null));
             audit.writer.start();
             LOG.log(INFO, "audit {0}: opened, head {1}", settings.directory(), audit.head);
@@ -483,7 +469,7 @@ public final class AuditLog implements Events, AutoCloseable {
             }
         }
         try {
-            active.close();
+            chain.close();
         } finally {
             dirLock.release();
             lockChannel.close();
@@ -504,14 +490,14 @@ public final class AuditLog implements Events, AutoCloseable {
         while (true) {
             try {
                 if (!takeWork()) {
-                    seal();
+                    head = chain.seal();
                     return;
                 }
                 writeNext();
                 attemptsWhileClosing = 0;
             } catch (Throwable e) { // an Error too: the writer must outlive it, or callers wait for room forever
                 busySinceNanos = 0;
-                tailInDoubt = true;
+                chain.failed();
                 failed(e);
                 if (isClosed() && ++attemptsWhileClosing >= ATTEMPTS_WHEN_CLOSING) {
                     giveUp();
@@ -542,11 +528,10 @@ public final class AuditLog implements Events, AutoCloseable {
     /** Writes the next write's worth of taken events, forced, then counts them durable. */
     private void writeNext() throws IOException {
         busySinceNanos = System.nanoTime();
-        if (tailInDoubt) repairTail();
         hashPayloads();
         List<byte[]> bodies = encodeTaken();
         int events = bodies.size();
-        writeAndForce(bodies);
+        head = chain.write(bodies);
         busySinceNanos = 0;
         taken.subList(0, events).clear();
         written.addAndGet(events);
@@ -587,104 +572,6 @@ public final class AuditLog implements Events, AutoCloseable {
             bytes += AuditFormat.FRAME_BYTES + body.length;
         }
         return bodies;
-    }
-
-    /**
-     * Rolls when the write would overflow the segment, puts a {@code segment_started} record first
-     * in a segment that has none, links the records into the chain, then: write, force, and only
-     * then move the head.
-     */
-    private void writeAndForce(List<byte[]> eventBodies) throws IOException {
-        long bytes = framedBytes(eventBodies);
-        if (activeSize > AuditFormat.HEADER_BYTES && activeSize + bytes > settings.segmentBytes()) roll();
-        List<byte[]> bodies = new ArrayList<>(eventBodies.size() + 1);
-        if (activeSize == AuditFormat.HEADER_BYTES) bodies.add(segmentStarted());
-        bodies.addAll(eventBodies);
-        Sha256 last = chain(bodies);
-        ByteBuffer buffer = frame(bodies);
-        tailInDoubt = true; // from the first byte written until the force returns
-        AuditFormat.writeFully(active, buffer, activeSize);
-        active.force(false);
-        tailInDoubt = false;
-        activeSize += buffer.limit();
-        nextSeq += bodies.size();
-        lastHash = last;
-        head = new Head(nextSeq - 1, lastHash);
-    }
-
-    /** Fills in each body's sequence number, previous hash and first record of its write; returns the last body's hash. */
-    private Sha256 chain(List<byte[]> bodies) {
-        Sha256 prev = lastHash;
-        long seq = nextSeq;
-        for (byte[] body : bodies) {
-            ByteBuffer.wrap(body).putLong(AuditRecord.SEQ_OFFSET, seq).put(AuditRecord.SEQ_OFFSET + 8, prev.bytes())
-                    .putLong(AuditRecord.BATCH_OFFSET, nextSeq);
-            prev = Sha256.hash(digest, body, 0, body.length);
-            seq++;
-        }
-        return prev;
-    }
-
-    /** The framed records, in the write buffer (or, for an outsized write, a buffer of its own). */
-    private ByteBuffer frame(List<byte[]> bodies) {
-        long bytes = framedBytes(bodies);
-        ByteBuffer buffer = bytes <= writeBuffer.capacity() ? writeBuffer.clear() : ByteBuffer.allocate(Math.toIntExact(bytes));
-        for (byte[] body : bodies) AuditFormat.frame(buffer, activeNonce, body);
-        return buffer.flip();
-    }
-
-    private static long framedBytes(List<byte[]> bodies) {
-        long bytes = 0;
-        for (byte[] body : bodies) bytes += AuditFormat.FRAME_BYTES + body.length;
-        return bytes;
-    }
-
-    private byte[] segmentStarted() {
-        String detail = nextSeq == 0 ? "the audit's first segment"
-                : "follows the segment ending at sequence number " + (nextSeq - 1) + " with sha256 " + lastHash.hex();
-        return AuditRecord.encode(0, Sha256.ZERO, 0, AuditEvent.internal(AuditKind.SEGMENT_STARTED, clock.instant(), detail));
-    }
-
-    /** Starts the next segment at the next sequence number: header forced, directory entry forced. */
-    private void roll() throws IOException {
-        long first = nextSeq;
-        long nonce = nonces.nextLong();
-        Path path = settings.directory().resolve(AuditFormat.fileName(first));
-        FileChannel next;
-        try {
-            next = channels.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE);
-            try {
-                AuditFormat.writeFully(next, AuditFormat.header(first, nonce), 0);
-                next.force(true);
-                AuditFormat.forceDirectory(settings.directory());
-            } catch (IOException | RuntimeException e) {
-                next.close();
-                throw e;
-            }
-        } catch (IOException | RuntimeException e) {
-            deleteQuietly(path); // the next attempt creates it again; a crash first leaves a header-only segment, removed at open
-            throw e;
-        }
-        active.close();
-        active = next;
-        activeNonce = nonce;
-        activeSize = AuditFormat.HEADER_BYTES;
-        LOG.log(INFO, "audit: started segment {0}", path.getFileName());
-    }
-
-    /** A failed write may have left part of itself: cut the file back to the end of the last forced write. */
-    private void repairTail() throws IOException {
-        active.truncate(activeSize);
-        active.force(true);
-        tailInDoubt = false;
-    }
-
-    /** The seal: an {@code audit_closed} record after the last write, so that damage to that write is not taken for a torn one. */
-    private void seal() throws IOException {
-        if (tailInDoubt) repairTail();
-        writeAndForce(List.of(AuditRecord.encode(0, Sha256.ZERO, 0,
-                AuditEvent.internal(AuditKind.AUDIT_CLOSED, clock.instant(), "closed cleanly"))));
     }
 
     private void settle(int events) {
@@ -769,14 +656,6 @@ public final class AuditLog implements Events, AutoCloseable {
             return text.get();
         } catch (Throwable e) {
             return "?";
-        }
-    }
-
-    private static void deleteQuietly(Path path) {
-        try {
-            Files.deleteIfExists(path);
-        } catch (IOException e) {
-            LOG.log(WARNING, "audit: could not remove " + path + " after a failed roll: " + e);
         }
     }
 
