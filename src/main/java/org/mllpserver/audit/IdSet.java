@@ -10,9 +10,12 @@ import java.util.UUID;
  */
 final class IdSet {
 
-    private long[] high = new long[1024];
-    private long[] low = new long[1024];
-    private boolean[] used = new boolean[1024];
+    /** Slots to begin with (a power of two): 17 KiB, grown by doubling. */
+    private static final int INITIAL_SLOTS = 1024;
+
+    private long[] high = new long[INITIAL_SLOTS];
+    private long[] low = new long[INITIAL_SLOTS];
+    private boolean[] used = new boolean[INITIAL_SLOTS];
     private int size;
 
     void add(UUID id) {
