@@ -31,6 +31,8 @@ class AuditVerifyTest {
 
     @TempDir
     Path dir;
+    @TempDir
+    Path elsewhere;
     List<Path> segments;
 
     @BeforeEach
@@ -133,7 +135,7 @@ class AuditVerifyTest {
 
     @Test
     void aSegmentFromAnotherAuditPutInPlaceOfOne() throws IOException {
-        Path other = dir.resolveSibling("other-audit");
+        Path other = elsewhere.resolve("other-audit");
         try (AuditLog audit = AuditFixtures.open(other, AuditLog.Settings.MIN_SEGMENT_BYTES, new MutableClock(START))) {
             for (int i = 0; i < EVENTS; i++) audit.frameAnswered(AuditFixtures.accepted(START, "X" + i, UUID.randomUUID(), i, new byte[8]));
         }
