@@ -242,8 +242,13 @@ public final class AdminServer implements AutoCloseable {
         }
         if (path.equals("/audit")) {
             allow(method, "GET", "HEAD");
-            return Answer.json(200, backend.audit(new AuditQuery(time(query, "since"), time(query, "until"),
-                    Optional.ofNullable(query.get("control_id")), Optional.ofNullable(query.get("event")), limit(query, 100))));
+            AuditQuery audit = new AuditQuery(time(query, "since"), time(query, "until"),
+                    Optional.ofNullable(query.get("control_id")), Optional.ofNullable(query.get("event")), limit(query, 100));
+            try {
+                return Answer.json(200, backend.audit(audit));
+            } catch (IllegalArgumentException e) { // an event that is not one
+                throw new Refusal(400, e.getMessage());
+            }
         }
         if (path.equals("/dead-letters")) {
             allow(method, "GET", "HEAD");

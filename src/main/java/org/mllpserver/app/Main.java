@@ -60,6 +60,7 @@ public final class Main {
             case "check" -> CheckCommand.run(rest, env, out, err);
             case "dlq" -> DlqCommand.run(rest, env, out, err);
             case "logs" -> LogsCommand.run(rest, env, out, err);
+            case "audit" -> AuditCommand.run(rest, env, out, err);
             case "help", "--help", "-h" -> {
                 usage(out);
                 yield EXIT_OK;
@@ -170,6 +171,8 @@ public final class Main {
                   journal show ID [--raw]     a record's message (ID: record id or position)
                   dlq list | show ID [--raw] | replay ID|--all [--to CONNECTOR] | purge ID|--all | status
                                         dead letters, also while the server runs
+                  audit list [--since 1h] [--control-id X] [--event E] | export [--since T] | verify
+                                        the audit trail: search, JSON lines for a SIEM, check the hash chain
                   logs [--level L] [--lines N] [--follow]
                                         the running server's recent log lines (LOG_BUFFER_LINES)
                   check [--messages DIR]      load the configuration and compile every rule and filter (exit 0 or 2);

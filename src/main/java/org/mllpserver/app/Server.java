@@ -2,6 +2,10 @@ package org.mllpserver.app;
 
 import org.mllpserver.admin.AdminServer;
 import org.mllpserver.admin.LogBuffer;
+import org.mllpserver.audit.AuditJson;
+import org.mllpserver.audit.AuditKind;
+import org.mllpserver.audit.AuditLog;
+import org.mllpserver.audit.AuditReader;
 import org.mllpserver.config.ConfigurationHash;
 import org.mllpserver.config.Prepared;
 import org.mllpserver.config.Routing;
@@ -81,6 +85,8 @@ public final class Server {
     private static final Duration DISPATCHER_STOP_MIN = Duration.ofSeconds(1);
     /** How often expired journal segments are looked for. */
     private static final Duration HOUSEKEEPING_PERIOD = Duration.ofMinutes(1);
+    /** How often expired audit segments are looked for: retention is counted in years. */
+    private static final Duration AUDIT_HOUSEKEEPING_PERIOD = Duration.ofHours(1);
 
     private final ServerConfig config;
     /** The listener on LISTEN_ADDR (plain, or TLS when TLS has no address of its own), then the TLS one beside it. */
@@ -100,13 +106,14 @@ public final class Server {
     private final AtomicReference<String> notReady;
     private final LogBuffer logs;
     private final Telemetry telemetry;
+    private final AuditLog audit;
 
     private Server(ServerConfig config, List<MllpListener> listeners, java.util.Optional<TlsAcceptor> tls, Journal journal,
                    DuplicateIndex duplicates,
                    ScheduledExecutorService housekeeping, IntakeStats intakeStats, DeliveryService delivery,
                    DeadLetterQueue deadLetters, java.util.Optional<ControlServer> control, Liveness liveness,
                    java.util.Optional<AdminServer> admin, Checkpoints checkpoints, AtomicReference<String> notReady, LogBuffer logs,
-                   Telemetry telemetry) {
+                   Telemetry telemetry, AuditLog audit) {
         this.config = config;
         this.listeners = listeners;
         this.tls = tls;
@@ -123,6 +130,7 @@ public final class Server {
         this.notReady = notReady;
         this.logs = logs;
         this.telemetry = telemetry;
+        this.audit = audit;
     }
 
     /** Builds and starts the server; returns once the listener accepts connections. */
@@ -159,9 +167,16 @@ public final class Server {
         LateGauges gauges = new LateGauges(config.routing().connectors().stream().map(Routing.Connector::name).toList());
         Telemetry telemetry = new Telemetry(config.telemetry(), config.routing().rules().stream().map(RuleSet.Named::name).toList(), gauges, clock);
         undo.add("metrics", telemetry::close);
-        Events events = telemetry; // the metrics, and (next) the audit trail, listen here
+        AuditLog audit = AuditLog.open(new AuditLog.Settings(dataDir.resolve("audit"), AuditLog.Settings.DEFAULT_SEGMENT_BYTES,
+                config.auditRetention()), clock, ChannelFactory.DEFAULT);
+        undo.add("the audit trail", audit::close);
+        Events events = Events.both(telemetry, audit); // the metrics and the audit trail hear of everything that happens
         Journal journal = openJournal(config, clock, channels, checkpoints, duplicates, deadLetterIndex, events);
         undo.add("the journal", journal::close);
+        // Before any frame is accepted: what a crash took from the audit after the journal had it.
+        int rebuilt = audit.recoverFromJournal(config.journal().directory(), config.maxInflightBytes());
+        if (rebuilt > 0) LOG.log(INFO, "audit: {0} record(s) rebuilt from the journal (received before a crash, not audited then)",
+                String.valueOf(rebuilt));
 
         MessageReader reader = new MessageReader(config.reader());
         if (!(reader.read(WARM_UP_MESSAGE) instanceof MessageReader.Parsed warmUp)) {
@@ -196,11 +211,12 @@ public final class Server {
         java.util.Optional<TlsAcceptor> tls = config.tls().map(t -> new TlsAcceptor(t, prepared.tlsMaterial().orElseThrow(), events, clock));
         MllpListener.Shared shared = shared(config, events);
         List<MllpListener> listeners = listeners(config, intake, tls, shared, undo);
-        Liveness liveness = new Liveness(listeners, journal, delivery);
+        Liveness liveness = new Liveness(listeners, journal, delivery, audit);
         AtomicReference<String> notReady = new AtomicReference<>("starting");
         gauges.bind(journal, delivery, deadLetterIndex, tls);
         AdminBackend backend = new AdminBackend(new AdminBackend.Parts(listeners, journal, delivery, deadLetters, shared.frames(), tls,
-                liveness, logs), () -> readiness(notReady, liveness), telemetry::prometheusText, query -> List.of(), () -> null, events, clock);
+                liveness, logs), () -> readiness(notReady, liveness), telemetry::prometheusText, query -> searchAudit(audit, query),
+                () -> auditStatus(audit), events, clock);
         java.util.Optional<AdminServer> admin = admin(config, backend, clock);
         admin.ifPresent(a -> undo.add("the admin listener", a::close));
 
@@ -212,6 +228,8 @@ public final class Server {
                 0, HOUSEKEEPING_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         housekeeping.scheduleWithFixedDelay(supervised("writing a checkpoint", () -> writeCheckpointIfDue(checkpoints, journal)),
                 config.checkpointInterval().toMillis(), config.checkpointInterval().toMillis(), TimeUnit.MILLISECONDS);
+        housekeeping.scheduleWithFixedDelay(supervised("deleting expired audit segments", () -> deleteExpired(audit)),
+                AUDIT_HOUSEKEEPING_PERIOD.toMillis(), AUDIT_HOUSEKEEPING_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         if (tls.isPresent() && config.tls().get().watch()) {
             housekeeping.scheduleWithFixedDelay(supervised("TLS_WATCH", tls.get()::reloadIfChanged), TLS_WATCH_PERIOD.toMillis(),
                     TLS_WATCH_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
@@ -222,7 +240,7 @@ public final class Server {
         LOG.log(INFO, "ready in {0} ms (journal read {1})", String.valueOf((System.nanoTime() - started) / 1_000_000),
                 journal.openedFromCheckpoint() ? "from its checkpoint on" : "whole");
         return new Server(config, listeners, tls, journal, duplicates, housekeeping, intakeStats, delivery, deadLetters, control,
-                liveness, admin, checkpoints, notReady, logs, telemetry);
+                liveness, admin, checkpoints, notReady, logs, telemetry, audit);
     }
 
     /**
@@ -331,7 +349,8 @@ public final class Server {
         String why = notReady.get();
         if (why != null) return java.util.Optional.of(why);
         List<String> problems = liveness.problems();
-        return problems.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(String.join("; ", problems));
+        if (!problems.isEmpty()) return java.util.Optional.of(String.join("; ", problems));
+        return liveness.degraded();
     }
 
     private static java.util.Optional<AdminServer> admin(ServerConfig config, AdminServer.Backend backend, Clock clock) throws IOException {
@@ -418,6 +437,38 @@ public final class Server {
             DuplicateIndex.Key.of(message.sendingApplication(), message.sendingFacility(), message.controlId())
                     .ifPresent(key -> duplicates.remember(key, message.receivedAt()));
         };
+    }
+
+    /** /api/audit: the newest matching records first. */
+    private static List<Map<String, Object>> searchAudit(AuditLog audit, AdminServer.AuditQuery query) throws IOException {
+        java.util.Optional<AuditKind> kind = query.event().map(name -> AuditKind.ofName(name).orElseThrow(() ->
+                new IllegalArgumentException("event '" + name + "' is not one of: " + AuditKind.names())));
+        return AuditReader.search(audit.directory(), new AuditReader.Query(query.since(), query.until(), query.controlId(), kind,
+                Math.min(query.limit(), AuditReader.MAX_LIMIT), true)).stream().map(AuditJson::fields).toList();
+    }
+
+    /** The audit part of /api/status: the head to anchor elsewhere, and how the writer fares. */
+    private static Map<String, Object> auditStatus(AuditLog audit) {
+        AuditLog.Head head = audit.head();
+        AuditLog.Stats stats = audit.stats();
+        Map<String, Object> status = new java.util.LinkedHashMap<>();
+        status.put("directory", audit.directory().toString());
+        status.put("head_seq", head.seq());
+        status.put("head_sha256", head.hash().hex());
+        status.put("written", stats.written());
+        status.put("queued", stats.queued());
+        status.put("not_recorded", stats.notRecorded());
+        status.put("problem", audit.writerProblem(Liveness.FLUSHER_STUCK_AFTER).orElse(null));
+        return status;
+    }
+
+    private static void deleteExpired(AuditLog audit) {
+        try {
+            int deleted = audit.deleteExpired();
+            if (deleted > 0) LOG.log(INFO, "audit: {0} segment(s) older than AUDIT_RETENTION deleted", String.valueOf(deleted));
+        } catch (IOException e) {
+            LOG.log(ERROR, "audit: deleting expired segments failed; trying again in an hour: " + e);
+        }
     }
 
     /** Deletes expired segments that every cursor has passed and that hold no open dead letter. */
@@ -536,6 +587,11 @@ public final class Server {
         } catch (IOException e) {
             LOG.log(ERROR, "closing the journal failed (every acknowledged message had been forced already): " + e);
         }
+        try {
+            audit.close(); // after everything that reports to it: seals the chain and logs its head
+        } catch (IOException e) {
+            LOG.log(ERROR, "closing the audit trail failed: " + e);
+        }
         telemetry.close(); // after everything durable: one last export, bounded
         LOG.log(INFO, "stopped ({0} connection(s) had to be closed at the end of the drain)", String.valueOf(forced));
         detachLogBuffer(logs);
@@ -550,6 +606,11 @@ public final class Server {
 
     private static void detachLogBuffer(LogBuffer buffer) {
         java.util.logging.LogManager.getLogManager().getLogger("").removeHandler(buffer);
+    }
+
+    /** The audit trail. */
+    public AuditLog audit() {
+        return audit;
     }
 
     /** The recent log lines. */

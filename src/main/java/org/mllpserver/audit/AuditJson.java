@@ -1,6 +1,8 @@
 package org.mllpserver.audit;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One audit record as one line of JSON, for a SIEM. Every line has every field, always in this
@@ -16,52 +18,66 @@ public final class AuditJson {
     }
 
     public static String line(AuditRecord r) {
-        AuditEvent e = r.event();
         StringBuilder out = new StringBuilder(512).append('{');
-        field(out, "seq", Long.toString(r.seq()));
-        field(out, "time", string(e.time().toString()));
-        field(out, "event", string(e.kind().externalName()));
-        field(out, "recovered", Boolean.toString(e.recovered()));
-        field(out, "peer", text(e.sender().address()));
-        field(out, "tls_identity", text(e.sender().tlsIdentity()));
-        field(out, "sending_application", text(e.header().sendingApplication()));
-        field(out, "sending_facility", text(e.header().sendingFacility()));
-        field(out, "message_type", text(e.header().messageType()));
-        field(out, "control_id", text(e.header().controlId()));
-        field(out, "record_id", e.stored().recordId().map(id -> string(id.toString())).orElse("null"));
-        field(out, "journal_position", e.stored().position() < 0 ? "null" : Long.toString(e.stored().position()));
-        field(out, "payload_sha256", e.payload().sha256().map(h -> string(h.hex())).orElse("null"));
-        field(out, "payload_bytes", e.payload().bytes() < 0 ? "null" : Long.toString(e.payload().bytes()));
-        field(out, "ack_code", text(e.answer().ackCode()));
-        field(out, "reasons", e.answer().reasons().isEmpty() ? "null" : array(e.answer().reasons()));
-        field(out, "connector", text(e.delivery().connector()));
-        field(out, "attempts", e.delivery().attempts() <= 0 ? "null" : Integer.toString(e.delivery().attempts()));
-        field(out, "who", text(e.operator().who()));
-        field(out, "action", text(e.operator().action()));
-        field(out, "dead_letter_id", e.operator().deadLetterId().map(id -> string(id.toString())).orElse("null"));
-        field(out, "segment_first_seq", e.segment().map(s -> Long.toString(s.firstSeq())).orElse("null"));
-        field(out, "segment_last_seq", e.segment().map(s -> Long.toString(s.lastSeq())).orElse("null"));
-        field(out, "segment_last_hash", e.segment().map(s -> string(s.lastHash().hex())).orElse("null"));
-        field(out, "detail", text(e.detail()));
-        field(out, "prev_hash", string(r.prevHash().hex()));
-        field(out, "hash", string(r.hash().hex()));
+        fields(r).forEach((name, value) -> out.append('"').append(name).append("\":").append(json(value)).append(','));
         out.setCharAt(out.length() - 1, '}');
         return out.toString();
     }
 
-    private static void field(StringBuilder out, String name, String json) {
-        out.append('"').append(name).append("\":").append(json).append(',');
+    /**
+     * The record's fields in the export's order and names, as Java values (String, Long, Integer,
+     * Boolean, a List of String, or null when a field does not apply): what {@link #line} writes,
+     * and what the admin API puts in its JSON.
+     */
+    public static Map<String, Object> fields(AuditRecord r) {
+        AuditEvent e = r.event();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("seq", r.seq());
+        out.put("time", e.time().toString());
+        out.put("event", e.kind().externalName());
+        out.put("recovered", e.recovered());
+        out.put("peer", text(e.sender().address()));
+        out.put("tls_identity", text(e.sender().tlsIdentity()));
+        out.put("sending_application", text(e.header().sendingApplication()));
+        out.put("sending_facility", text(e.header().sendingFacility()));
+        out.put("message_type", text(e.header().messageType()));
+        out.put("control_id", text(e.header().controlId()));
+        out.put("record_id", e.stored().recordId().map(Object::toString).orElse(null));
+        out.put("journal_position", e.stored().position() < 0 ? null : e.stored().position());
+        out.put("payload_sha256", e.payload().sha256().map(Sha256::hex).orElse(null));
+        out.put("payload_bytes", e.payload().bytes() < 0 ? null : e.payload().bytes());
+        out.put("ack_code", text(e.answer().ackCode()));
+        out.put("reasons", e.answer().reasons().isEmpty() ? null : List.copyOf(e.answer().reasons()));
+        out.put("connector", text(e.delivery().connector()));
+        out.put("attempts", e.delivery().attempts() <= 0 ? null : e.delivery().attempts());
+        out.put("who", text(e.operator().who()));
+        out.put("action", text(e.operator().action()));
+        out.put("dead_letter_id", e.operator().deadLetterId().map(Object::toString).orElse(null));
+        out.put("segment_first_seq", e.segment().map(s -> (Object) s.firstSeq()).orElse(null));
+        out.put("segment_last_seq", e.segment().map(s -> (Object) s.lastSeq()).orElse(null));
+        out.put("segment_last_hash", e.segment().map(s -> s.lastHash().hex()).orElse(null));
+        out.put("detail", text(e.detail()));
+        out.put("prev_hash", r.prevHash().hex());
+        out.put("hash", r.hash().hex());
+        return out;
     }
 
     /** An empty text is "not applicable" in the record: null in JSON. */
     private static String text(String value) {
-        return value.isEmpty() ? "null" : string(value);
+        return value.isEmpty() ? null : value;
     }
 
-    private static String array(List<String> values) {
-        StringBuilder out = new StringBuilder("[");
-        for (int i = 0; i < values.size(); i++) out.append(i == 0 ? "" : ",").append(string(values.get(i)));
-        return out.append(']').toString();
+    private static String json(Object value) {
+        return switch (value) {
+            case null -> "null";
+            case String text -> string(text);
+            case List<?> values -> {
+                StringBuilder out = new StringBuilder("[");
+                for (int i = 0; i < values.size(); i++) out.append(i == 0 ? "" : ",").append(json(values.get(i)));
+                yield out.append(']').toString();
+            }
+            default -> value.toString(); // Long, Integer, Boolean
+        };
     }
 
     /** {@code text} as a JSON string literal (RFC 8259). */

@@ -431,15 +431,34 @@ public final class AuditLog implements Events, AutoCloseable {
      * longer than {@code stuckAfter} (a hung disk), or its writes keep failing. Empty once closed.
      */
     public Optional<String> writerProblem(Duration stuckAfter) {
+        return writerStuck(stuckAfter).or(this::writesFailing);
+    }
+
+    /**
+     * The part of {@link #writerProblem} that waiting will not cure: the writer has ended (it
+     * outlives every failure, so that is a bug), or it has been on one write for longer than
+     * {@code stuckAfter} (a hung disk). What liveness reports; the first is also fatal.
+     */
+    public Optional<String> writerStuck(Duration stuckAfter) {
         if (isClosed()) return Optional.empty();
-        if (!writer.isAlive()) return Optional.of("the audit writer has ended");
+        if (writerEnded()) return Optional.of("the audit writer has ended");
         long busySince = busySinceNanos;
         if (busySince != 0 && System.nanoTime() - busySince > stuckAfter.toNanos()) {
             return Optional.of("the audit writer has been on one write for over " + stuckAfter.toSeconds() + " s (is the disk hung?)");
         }
-        int failures = failuresInARow;
-        if (failures > 0) return Optional.of("the audit's last " + failures + " write(s) failed: " + lastFailure);
         return Optional.empty();
+    }
+
+    /** The writer thread has ended while the audit is open. */
+    public boolean writerEnded() {
+        return !isClosed() && !writer.isAlive();
+    }
+
+    /** The audit's writes keep failing (a full or read-only disk): records wait in the queue, and when it is full, so do callers. */
+    public Optional<String> writesFailing() {
+        if (isClosed()) return Optional.empty();
+        int failures = failuresInARow;
+        return failures > 0 ? Optional.of("the audit's last " + failures + " write(s) failed: " + lastFailure) : Optional.empty();
     }
 
     // --- close ----------------------------------------------------------------------------------

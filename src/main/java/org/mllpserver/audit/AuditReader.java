@@ -81,6 +81,14 @@ public final class AuditReader {
         return count[0];
     }
 
+    /** Visits every whole record, oldest first (what a test or a tool needs beyond {@link #search}'s page). */
+    public static void forEach(Path directory, java.util.function.Consumer<AuditRecord> visitor) throws IOException {
+        read(directory, Optional.empty(), (record, offset) -> {
+            visitor.accept(record);
+            return true;
+        });
+    }
+
     /** Checks the whole chain: "N records, head H", or the first break (see {@link ChainVerifier}). */
     public static Verification verify(Path directory) throws IOException {
         Verification result = null;

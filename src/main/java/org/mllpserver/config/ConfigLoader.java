@@ -160,6 +160,7 @@ public final class ConfigLoader {
         long dedupMaxEntries = read(Variable.DEDUP_MAX_ENTRIES, text -> text.isBlank()
                 ? org.mllpserver.intake.DuplicateIndex.defaultMaxEntries(maxHeapBytes) : inRange(Values.integer(text), 64, 1L << 40, ""));
         Duration checkpointInterval = duration(Variable.CHECKPOINT_INTERVAL, Duration.ofMillis(100), Duration.ofHours(24));
+        Duration auditRetention = duration(Variable.AUDIT_RETENTION, Duration.ofDays(1), MAX_RETENTION);
         LogSettings logging = new LogSettings(read(Variable.LOG_LEVEL, ConfigLoader::level), intake.logPayloads());
         RuleSet.Limits ruleLimits = new RuleSet.Limits(
                 integer(Variable.MAX_RULE_COST, 1, MAX_RULE_COST),
@@ -170,7 +171,7 @@ public final class ConfigLoader {
         Optional<TlsSettings> tls = tls();
         TelemetrySettings telemetry = telemetry();
         return new ServerConfig(dataDir, listen, limits, inflight, admin, adminToken, logBufferLines, drain, reader, acks, intake, journal, dedupWindow,
-                dedupMaxEntries, checkpointInterval, routing, ruleLimits, tls, logging, telemetry);
+                dedupMaxEntries, checkpointInterval, auditRetention, routing, ruleLimits, tls, logging, telemetry);
     }
 
     /** TLS when TLS_CERT_FILE and TLS_KEY_FILE are set (the files are read when the configuration is prepared). */

@@ -31,6 +31,7 @@ public record ServerConfig(
         Duration dedupWindow,
         long dedupMaxEntries,
         Duration checkpointInterval,
+        Duration auditRetention,
         Routing routing,
         org.mllpserver.rules.RuleSet.Limits ruleLimits,
         java.util.Optional<TlsSettings> tls,

@@ -42,6 +42,7 @@ public enum Variable {
     DEDUP_MAX_ENTRIES("", "the most messages the duplicate index holds; past it the oldest go first and the effective window shrinks (logged once a minute). Empty = an eighth of the maximum heap at 110 bytes a message"),
     CHECKPOINT_INTERVAL("1m", "how often the indexes (duplicate index, open dead letters) are saved with their journal position, so that start-up reads only the journal after it; also at every clean stop"),
     RETENTION("7d", "journal segments are deleted only when their newest record is older than this"),
+    AUDIT_RETENTION("2190d", "audit trail segments (`DATA_DIR/audit`) are deleted only when their newest record is older than this (six years: HIPAA's documentation period)"),
     LOG_LEVEL("INFO", "`ERROR`, `WARNING`, `INFO`, `DEBUG` or `TRACE`"),
     LOG_PAYLOADS("false", "log each message's text. Patient data: leave off in production");
 

@@ -18,6 +18,7 @@ import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.Socket;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -190,6 +191,49 @@ class AdminApiTest {
             assertEquals(404, send(admin, "POST", "/api/dead-letters/" + ids.get(1) + "/purge", null, "").statusCode(), "gone");
             assertEquals(List.of("BAD-1", "BAD-2", "BAD-1"), peer.awaitReceived(3, Duration.ofSeconds(20)), "the replay went to the peer");
             assertTrue(get(admin, "/api/dead-letters", null).body().contains("\"open\":0"));
+
+            server.server().audit().flush();
+            String actions = get(admin, "/api/audit?event=operator_action", null).body();
+            assertEquals(3, count(actions, "\"event\":\"operator_action\""), actions);
+            assertTrue(actions.contains("\"action\":\"dlq show content\"") && actions.contains("\"who\":\"admin client 127.0.0.1"),
+                    "reading a message is itself audited, with who: " + actions);
+            String dead = get(admin, "/api/audit?event=dead_letter", null).body();
+            assertEquals(2, count(dead, "\"connector\":\"peer\""), dead);
+        }
+    }
+
+    @Test
+    void theAuditAnswersWhoSentWhatWhenAndWithWhatResult() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            int admin = server.server().adminPort();
+            byte[] message = ServerProcessTest.adt("LAB-4471");
+            try (MllpClient client = server.connect()) {
+                assertEquals("AA", Hl7Text.of(client.exchange(message)).ackCode());
+                assertEquals("AA", Hl7Text.of(client.exchange(message)).ackCode(), "the duplicate gets its original answer");
+                assertEquals("AE", Hl7Text.of(client.exchange("MSH|^~\\&|LAB|LAB|X|Y|20260101||ADT^A01|LAB-4472|P|2.5\rPID|1||1||A^B\rBAD SEGMENT\r"
+                        .getBytes(StandardCharsets.US_ASCII))).ackCode());
+            }
+            server.server().audit().flush();
+            HttpResponse<String> found = get(admin, "/api/audit?control_id=LAB-4471", null);
+            assertEquals(200, found.statusCode());
+            String body = found.body();
+            assertEquals(2, count(body, "\"control_id\":\"LAB-4471\""), body);
+            assertTrue(body.indexOf("\"event\":\"duplicate\"") < body.indexOf("\"event\":\"accepted\""), "newest first: " + body);
+            assertTrue(body.contains("\"ack_code\":\"AA\"") && body.contains("\"message_type\":\"ADT^A01^ADT_A01\"")
+                    && body.contains("\"sending_application\":\"TEST\"") && body.contains("\"peer\":\"/127.0.0.1:"), body);
+            String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(message));
+            assertTrue(body.contains("\"payload_sha256\":\"" + sha + "\"") && body.contains("\"payload_bytes\":" + message.length), body);
+            assertTrue(!body.contains("Test^Patient") && !body.contains("PID|"), "never message content");
+
+            String refused = get(admin, "/api/audit?control_id=LAB-4472", null).body();
+            assertTrue(refused.contains("\"event\":\"refused\"") && refused.contains("\"ack_code\":\"AE\"")
+                    && refused.contains("\"reasons\":[\""), refused);
+            assertEquals(1, count(get(admin, "/api/audit?event=configuration_loaded&limit=5", null).body(), "\"event\""));
+            assertEquals(400, get(admin, "/api/audit?event=everything", null).statusCode());
+            assertEquals(400, get(admin, "/api/audit?since=yesterday", null).statusCode());
+            String status = get(admin, "/api/status", null).body();
+            assertTrue(status.contains("\"head_seq\":") && status.contains("\"head_sha256\":\"" + server.server().audit().head().hash().hex()),
+                    status);
         }
     }
 

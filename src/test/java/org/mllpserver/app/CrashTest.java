@@ -1,6 +1,9 @@
 package org.mllpserver.app;
 
 import org.junit.jupiter.api.Test;
+import org.mllpserver.audit.AuditKind;
+import org.mllpserver.audit.AuditReader;
+import org.mllpserver.audit.Verification;
 import org.mllpserver.journal.JournalReader;
 import org.mllpserver.journal.RecordType;
 import org.mllpserver.journal.StoredMessage;
@@ -36,8 +39,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The promise of the product: a child server under load from several connections is killed with
  * SIGKILL at seeded moments, 24 times; after each restart every message that got AA is in the
- * journal byte for byte, no record is damaged (recovery would refuse to start, the reader would
- * throw), and the server accepts again.
+ * journal byte for byte and has exactly one {@code accepted} audit record (written live, or rebuilt
+ * from the journal at start), no record is damaged (recovery would refuse to start, the reader would
+ * throw), the audit's chain verifies, and the server accepts again.
  */
 class CrashTest {
 
@@ -85,6 +89,9 @@ class CrashTest {
                             + " is a duplicate (known from the checkpoint or the journal after it), not stored again");
                 }
                 assertTrue(fromCheckpoint[0] >= CYCLES / 2, fromCheckpoint[0] + " of " + CYCLES + " restarts began from a checkpoint");
+                Verification chain = AuditReader.verify(data.resolve("audit"));
+                assertTrue(chain instanceof Verification.Intact, "seed " + seed + ": " + chain.summary());
+                System.out.println("CrashTest: audit " + chain.summary() + ", " + recovered(data) + " record(s) rebuilt from the journal over the run");
             }
         } finally {
             TestServer.deleteRecursively(data);
@@ -124,6 +131,13 @@ class CrashTest {
     }
 
     private static void assertAllPresent(Path data, Map<String, byte[]> acknowledged, String when) throws IOException {
+        Map<String, Integer> audited = new HashMap<>();
+        AuditReader.forEach(data.resolve("audit"), record -> {
+            if (record.event().kind() == AuditKind.ACCEPTED) audited.merge(record.event().header().controlId(), 1, Integer::sum);
+        });
+        for (String id : acknowledged.keySet()) {
+            assertEquals(1, audited.getOrDefault(id, 0), when + ": acknowledged " + id + " has one accepted audit record");
+        }
         Map<String, byte[]> stored = new HashMap<>();
         JournalReader.read(data.resolve("journal"), 0, entry -> {  // throws on a damaged record
             if (entry.type() == RecordType.MESSAGE) {
@@ -136,6 +150,14 @@ class CrashTest {
             assertNotNull(raw, when + ": acknowledged " + sent.getKey() + " is missing from the journal");
             assertArrayEquals(sent.getValue(), raw, when + ": " + sent.getKey() + " differs");
         }
+    }
+
+    private static long recovered(Path data) throws IOException {
+        long[] n = {0};
+        AuditReader.forEach(data.resolve("audit"), record -> {
+            if (record.event().recovered()) n[0]++;
+        });
+        return n[0];
     }
 
     private static Map<String, Integer> storedCopies(Path data) throws IOException {
