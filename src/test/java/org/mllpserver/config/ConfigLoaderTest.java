@@ -57,6 +57,7 @@ class ConfigLoaderTest {
             Map.entry(Variable.DEDUP_MAX_ENTRIES, "many"),
             Map.entry(Variable.CHECKPOINT_INTERVAL, "often"),
             Map.entry(Variable.RETENTION, "0"),
+            Map.entry(Variable.AUDIT_RETENTION, "12h"),
             Map.entry(Variable.LOG_LEVEL, "LOUD"),
             Map.entry(Variable.LOG_PAYLOADS, "sometimes")));
 
