@@ -174,7 +174,7 @@ public final class Server {
         Journal journal = openJournal(config, clock, channels, checkpoints, duplicates, deadLetterIndex, events);
         undo.add("the journal", journal::close);
         // Before any frame is accepted: what a crash took from the audit after the journal had it.
-        int rebuilt = audit.recoverFromJournal(config.journal().directory(), config.maxInflightBytes());
+        int rebuilt = audit.recoverFromJournal(config.journal().directory(), config.maxInflightBytes(), journal.end());
         if (rebuilt > 0) LOG.log(INFO, "audit: {0} record(s) rebuilt from the journal (received before a crash, not audited then)",
                 String.valueOf(rebuilt));
 
@@ -582,13 +582,20 @@ public final class Server {
         } catch (IOException e) {
             LOG.log(ERROR, "closing the dead letter reader failed: " + e);
         }
+        boolean journalClosed = false;
         try {
             journal.close();
+            journalClosed = true;
         } catch (IOException e) {
             LOG.log(ERROR, "closing the journal failed (every acknowledged message had been forced already): " + e);
         }
         try {
-            audit.close(); // after everything that reports to it: seals the chain and logs its head
+            // After everything that reports to it, and the journal: seals the chain and logs its head. The
+            // journal's end goes into the seal (the next start then reads none of it) only when every
+            // connection ended by itself: one closed at the end of the drain may have stored a frame it
+            // never reported.
+            if (journalClosed && forced == 0) audit.close(journal.end());
+            else audit.close();
         } catch (IOException e) {
             LOG.log(ERROR, "closing the audit trail failed: " + e);
         }

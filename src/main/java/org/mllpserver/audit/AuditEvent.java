@@ -196,6 +196,13 @@ public record AuditEvent(AuditKind kind, Instant time, boolean recovered, Sender
                 Attempts.NONE, Operator.NONE, Optional.empty(), detail);
     }
 
+    /** The seal written at a clean close; {@code journalEnd} is the journal's end then, or -1 when not known. */
+    static AuditEvent sealed(Instant time, long journalEnd) {
+        return new AuditEvent(AuditKind.AUDIT_CLOSED, time, false, Sender.NONE, Header.NONE,
+                journalEnd < 0 ? Stored.NONE : new Stored(Optional.empty(), journalEnd), Payload.NONE, Answer.NONE,
+                Attempts.NONE, Operator.NONE, Optional.empty(), journalEnd < 0 ? "closed cleanly" : "closed cleanly after the journal");
+    }
+
     static AuditEvent segmentDeleted(Instant time, SegmentRef ref, String detail) {
         return new AuditEvent(AuditKind.SEGMENT_DELETED, time, false, Sender.NONE, Header.NONE, Stored.NONE, Payload.NONE,
                 Answer.NONE, Attempts.NONE, Operator.NONE, Optional.of(ref), detail);

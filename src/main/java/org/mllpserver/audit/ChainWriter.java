@@ -84,10 +84,14 @@ final class ChainWriter {
         return head();
     }
 
-    /** The seal: an {@code audit_closed} record after the last write, so that damage to that write is not taken for a torn one. */
-    AuditLog.Head seal() throws IOException {
-        return write(List.of(AuditRecord.encode(0, Sha256.ZERO, 0,
-                AuditEvent.internal(AuditKind.AUDIT_CLOSED, clock.instant(), "closed cleanly"))));
+    /**
+     * The seal: an {@code audit_closed} record after the last write, so that damage to that write
+     * is not taken for a torn one. It carries the journal's end when the server closed the
+     * journal first ({@code journalEnd}, else -1): a start that finds the journal ending there has
+     * nothing to rebuild from it.
+     */
+    AuditLog.Head seal(long journalEnd) throws IOException {
+        return write(List.of(AuditRecord.encode(0, Sha256.ZERO, 0, AuditEvent.sealed(clock.instant(), journalEnd))));
     }
 
     /** Called when a write failed in a way this class did not see (an Error): the tail is in doubt. */

@@ -28,7 +28,12 @@ final class TailRecovery {
      * Where the writer goes on: the last segment (its size is where the next write goes), the next
      * sequence number, the hash of the last record, and what was repaired, if anything.
      */
-    record Tail(Path file, long firstSeq, long nonce, long size, long nextSeq, Sha256 lastHash, Optional<String> repaired) {}
+    /**
+     * @param sealedAtJournalEnd when the last record is the seal of a clean close that came after
+     *                           the journal's: the journal's end then
+     */
+    record Tail(Path file, long firstSeq, long nonce, long size, long nextSeq, Sha256 lastHash, Optional<String> repaired,
+                Optional<Long> sealedAtJournalEnd) {}
 
     static Tail run(Path directory, ChannelFactory channels, LongSupplier nonces) throws IOException {
         List<Path> files = AuditFormat.segmentFiles(directory);
@@ -51,7 +56,7 @@ final class TailRecovery {
         Tail started = create(directory, firstSeq, channels, nonces.getAsLong(), tail.repaired());
         LOG.log(WARNING, "audit {0}: wrote the header of segment {1} again, which a crash left without a record", directory,
                 last.getFileName());
-        return new Tail(started.file(), firstSeq, started.nonce(), started.size(), firstSeq, before.lastHash(), tail.repaired());
+        return new Tail(started.file(), firstSeq, started.nonce(), started.size(), firstSeq, before.lastHash(), tail.repaired(), Optional.empty());
     }
 
     /** The tail of this segment (after a repair, if any); its nextSeq is its firstSeq when it holds no whole record. */
@@ -61,7 +66,7 @@ final class TailRecovery {
             AuditFormat.Header header = AuditFormat.readHeader(channel, firstSeq, size);
             if (header.problem().isPresent()) {
                 if (mayBeTorn && size <= AuditFormat.HEADER_BYTES) { // a crash while it was created
-                    return new Tail(file, firstSeq, 0, size, firstSeq, Sha256.ZERO, Optional.empty());
+                    return new Tail(file, firstSeq, 0, size, firstSeq, Sha256.ZERO, Optional.empty(), Optional.empty());
                 }
                 throw damaged(file, firstSeq, header.problem().get());
             }
@@ -79,7 +84,9 @@ final class TailRecovery {
                 repaired = Optional.of(repair(channel, file, bad, size, chain.expected));
                 end = bad.offset();
             }
-            return new Tail(file, firstSeq, header.nonce(), end, chain.expected, chain.lastHash, repaired);
+            Optional<Long> sealed = repaired.isPresent() || chain.last == null || chain.last.event().kind() != AuditKind.AUDIT_CLOSED
+                    || chain.last.event().stored().position() < 0 ? Optional.empty() : Optional.of(chain.last.event().stored().position());
+            return new Tail(file, firstSeq, header.nonce(), end, chain.expected, chain.lastHash, repaired, sealed);
         }
     }
 
@@ -102,7 +109,7 @@ final class TailRecovery {
             channel.force(true);
         }
         AuditFormat.forceDirectory(directory);
-        return new Tail(file, firstSeq, nonce, AuditFormat.HEADER_BYTES, firstSeq, Sha256.ZERO, repaired);
+        return new Tail(file, firstSeq, nonce, AuditFormat.HEADER_BYTES, firstSeq, Sha256.ZERO, repaired, Optional.empty());
     }
 
     /**
@@ -115,6 +122,7 @@ final class TailRecovery {
         private long expected;
         private Sha256 lastHash = Sha256.ZERO;
         private long records;
+        private AuditRecord last;
 
         ChainCheck(Path file, long firstSeq) {
             this.file = file;
@@ -132,6 +140,7 @@ final class TailRecovery {
                 throw damaged(file, expected, "the record at offset " + offset + " does not name the record before it");
             }
             lastHash = record.hash();
+            last = record;
             expected++;
             records++;
             return true;

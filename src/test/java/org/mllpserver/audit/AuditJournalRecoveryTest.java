@@ -110,12 +110,42 @@ class AuditJournalRecoveryTest {
         assertEquals(2 * ((64L << 20) + (1L << 30)), JournalRebuild.slackBytes(1L << 30), "twice the journal queue and MAX_INFLIGHT_BYTES");
     }
 
+    /**
+     * A clean close after the journal's seals the audit with the journal's end; the next start,
+     * finding the journal ending there, reads none of it. A seal without it, or a journal that
+     * ends elsewhere, is read as after a crash. (Frame 5 is left out only to show which happened.)
+     */
+    @Test
+    void aSealAtTheJournalsEndLeavesNothingToReadAtTheNextStart() throws IOException {
+        List<Stored> stored = journal(20);
+        long end = journalEnd;
+        AuditLog first = AuditFixtures.open(auditDir(), AuditLog.Settings.DEFAULT_SEGMENT_BYTES, clock);
+        for (int i = 0; i < 20; i++) if (i != 5) first.frameAnswered(stored.get(i).event());
+        first.close(end);
+        try (AuditLog audit = AuditFixtures.open(auditDir(), AuditLog.Settings.DEFAULT_SEGMENT_BYTES, clock)) {
+            assertEquals(0, audit.recoverFromJournal(journalDir(), 0, end), "sealed where the journal ends: not read");
+        } // closed without the journal's end
+        try (AuditLog audit = AuditFixtures.open(auditDir(), AuditLog.Settings.DEFAULT_SEGMENT_BYTES, clock)) {
+            assertEquals(1, audit.recoverFromJournal(journalDir(), 0, end), "a seal without the journal's end: read");
+            audit.close(end);
+        }
+        try (AuditLog audit = AuditFixtures.open(auditDir(), AuditLog.Settings.DEFAULT_SEGMENT_BYTES, clock)) {
+            assertEquals(0, audit.recoverFromJournal(journalDir(), 0, end + 1), "a journal that ends elsewhere is read (nothing missing now)");
+        }
+        assertEquals(20, frameRecords().size());
+        assertInstanceOf(Verification.Intact.class, AuditReader.verify(auditDir()));
+    }
+
     // --- a real journal -------------------------------------------------------------------------
+
+    /** Where the journal {@link #journal} wrote ended when it was closed. */
+    private long journalEnd = -1;
 
     private List<Stored> journal(int frames) throws IOException {
         List<Stored> stored = new ArrayList<>();
         Journal.Settings settings = new Journal.Settings(journalDir(), 1 << 20, Duration.ofDays(7));
-        try (Journal journal = Journal.open(settings, clock, ChannelFactory.DEFAULT, RecordVisitor.NONE)) {
+        Journal journal = Journal.open(settings, clock, ChannelFactory.DEFAULT, RecordVisitor.NONE);
+        try (journal) {
             for (int i = 0; i < frames; i++) {
                 UUID id = UUID.randomUUID();
                 String controlId = "J-" + i;
@@ -132,6 +162,7 @@ class AuditJournalRecoveryTest {
                 stored.add(new Stored(id, position, refused, raw, event));
             }
         }
+        journalEnd = journal.end();
         return stored;
     }
 
