@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongSupplier;
 
-import static java.lang.System.Logger.Level.INFO;
+import static java.lang.System.Logger.Level.DEBUG;
 import static java.lang.System.Logger.Level.WARNING;
 
 /**
@@ -161,7 +161,7 @@ final class ChainWriter {
         active = next;
         activeNonce = nonce;
         activeSize = AuditFormat.HEADER_BYTES;
-        LOG.log(INFO, "audit: started segment {0}", path.getFileName());
+        LOG.log(DEBUG, "audit: started segment {0}", path.getFileName());
     }
 
     /** A failed write may have left part of itself: cut the file back to the end of the last forced write. */
