@@ -47,11 +47,12 @@ import java.util.regex.Pattern;
  * counts as unset. Every problem (unknown keys, duplicates, missing settings, expressions that do not
  * compile) is collected, never only the first.
  */
-final class RoutingLoader {
+public final class RoutingLoader {
 
     static final String CONNECTOR_PREFIX = "CONNECTOR_";
     static final String RULE_PREFIX = "VALIDATION_RULE_";
-    private static final List<String> CONNECTOR_KEYS = List.of("name", "type", "filter", "url", "directory", "table", "format",
+    /** A connector's settings, as YAML keys (CONNECTOR_<NAME>_<KEY> upper-cased in the environment). */
+    public static final List<String> CONNECTOR_KEYS = List.of("name", "type", "filter", "url", "directory", "table", "format",
             "headers", "ca_file", "cert_file", "key_file", "connect_timeout", "request_timeout", "ack_timeout", "batch_size", "retry_initial",
             "retry_max_delay", "retry_max_attempts");
     private static final List<String> RETRY_KEYS = List.of("retry_initial", "retry_max_delay", "retry_max_attempts");

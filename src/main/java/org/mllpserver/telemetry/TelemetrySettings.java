@@ -29,6 +29,10 @@ public record TelemetrySettings(Optional<URI> metricsEndpoint, Map<String, Strin
                                 String serviceName, Map<String, String> resourceAttributes) {
 
     public static final String DEFAULT_SERVICE_NAME = "mllp-server";
+    /** Every OpenTelemetry variable read here (the rest of the OTEL_* family is not used). */
+    public static final List<String> VARIABLES = List.of("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "OTEL_METRIC_EXPORT_INTERVAL", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES");
     /** The OpenTelemetry default (OTEL_METRIC_EXPORT_INTERVAL). */
     public static final Duration DEFAULT_EXPORT_INTERVAL = Duration.ofSeconds(60);
     /** More often than this costs the collector and this process a collection each time and shows nobody anything new. */
